@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,7 +86,9 @@ func New(opts Options) (*Server, error) {
 	}
 	so.SupportedProtocolVersions = slices.Clone(ProtocolVersions)
 	if so.Logger == nil {
-		so.Logger = logger
+		// go-sdk logs every stateless request's session connect and
+		// disconnect at INFO; only its warnings are worth keeping.
+		so.Logger = slog.New(minLevel{logger.Handler(), slog.LevelWarn})
 	}
 	srv := mcp.NewServer(impl, &so)
 	if opts.Register != nil {
@@ -98,7 +101,7 @@ func New(opts Options) (*Server, error) {
 	// keeps its own body limit as a second line.
 	base := mcp.StreamableHTTPOptions{
 		Stateless:           true,
-		Logger:              logger,
+		Logger:              slog.New(minLevel{logger.Handler(), slog.LevelWarn}),
 		MaxRequestBodyBytes: g.maxBody,
 		// For 2026-07-28 the POST is the whole request lifecycle: a client
 		// that hangs up cancels the tool instead of leaving it running.
@@ -232,3 +235,20 @@ func writeRPCError(w http.ResponseWriter, status, code int, msg string, data any
 	_, _ = w.Write(b)
 }
 
+// minLevel drops records below a level before they reach the wrapped handler.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.Handler.WithGroup(name), h.min}
+}

@@ -1,0 +1,283 @@
+// Package config loads crm-mcp's typed configuration from CRM_MCP_*
+// environment variables and command-line flags (flags win), validates all of
+// it at start and reports every problem at once, and prints it with secrets
+// redacted.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the validated configuration of the serve role.
+type Config struct {
+	// Addr is the listen address. Default 127.0.0.1:8080.
+	Addr string
+	// PublicURL is the externally visible base URL (scheme://host[:port], no
+	// path). The MCP endpoint is PublicURL + "/mcp". Default
+	// http://localhost:8080.
+	PublicURL string
+	// AllowedOrigins are extra browser origins allowed to call /mcp besides
+	// the public URL's own origin (and loopback origins on a loopback bind).
+	AllowedOrigins []string
+	// AllowedHosts are extra Host header values accepted besides the public
+	// URL's host (and loopback names on a loopback bind).
+	AllowedHosts []string
+	// MaxBodyBytes limits request bodies on /mcp. Default 1 MiB.
+	MaxBodyBytes int64
+
+	// HTTP server limits. There is deliberately no server-wide write timeout:
+	// streamed responses (SSE) would be cut; streaming code sets per-write
+	// deadlines instead.
+	ReadHeaderTimeout time.Duration // default 5s
+	ReadTimeout       time.Duration // default 30s
+	IdleTimeout       time.Duration // default 120s
+	MaxHeaderBytes    int           // default 64 KiB
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
+	ShutdownTimeout time.Duration // default 20s
+
+	LogLevel  string // debug, info, warn, error; default info
+	LogFormat string // json or text; default json
+}
+
+// MCPURL is the canonical URL of the MCP endpoint.
+func (c *Config) MCPURL() string { return c.PublicURL + "/mcp" }
+
+// LoopbackBind reports whether Addr binds only a loopback interface.
+func (c *Config) LoopbackBind() bool {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// PublicOrigin is the browser origin of PublicURL.
+func (c *Config) PublicOrigin() string {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// PublicHost is the Host header value clients use to reach PublicURL.
+func (c *Config) PublicHost() string {
+	u, err := url.Parse(c.PublicURL)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// Load reads the environment through getenv, then args (flags, without the
+// program or subcommand name). It returns every problem found, joined.
+func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet("crm-mcp serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+
+	var errs []error
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	dur := func(name string, def time.Duration) time.Duration {
+		raw := getenv(name)
+		if raw == "" {
+			return def
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 30s)", name, raw))
+			return def
+		}
+		return d
+	}
+	integer := func(name string, def int64) int64 {
+		raw := getenv(name)
+		if raw == "" {
+			return def
+		}
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not an integer", name, raw))
+			return def
+		}
+		return n
+	}
+
+	fs.StringVar(&c.Addr, "addr", env("CRM_MCP_ADDR", "127.0.0.1:8080"), "listen address (CRM_MCP_ADDR)")
+	fs.StringVar(&c.PublicURL, "public-url", env("CRM_MCP_PUBLIC_URL", "http://localhost:8080"), "public base URL (CRM_MCP_PUBLIC_URL)")
+	origins := fs.String("allowed-origins", env("CRM_MCP_ALLOWED_ORIGINS", ""), "comma-separated extra browser origins allowed on /mcp (CRM_MCP_ALLOWED_ORIGINS)")
+	hosts := fs.String("allowed-hosts", env("CRM_MCP_ALLOWED_HOSTS", ""), "comma-separated extra Host values accepted (CRM_MCP_ALLOWED_HOSTS)")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", integer("CRM_MCP_MAX_BODY_BYTES", 1<<20), "request body limit on /mcp (CRM_MCP_MAX_BODY_BYTES)")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", dur("CRM_MCP_READ_HEADER_TIMEOUT", 5*time.Second), "(CRM_MCP_READ_HEADER_TIMEOUT)")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", dur("CRM_MCP_READ_TIMEOUT", 30*time.Second), "(CRM_MCP_READ_TIMEOUT)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", dur("CRM_MCP_IDLE_TIMEOUT", 120*time.Second), "(CRM_MCP_IDLE_TIMEOUT)")
+	maxHeader := fs.Int64("max-header-bytes", integer("CRM_MCP_MAX_HEADER_BYTES", 64<<10), "(CRM_MCP_MAX_HEADER_BYTES)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", dur("CRM_MCP_SHUTDOWN_TIMEOUT", 20*time.Second), "drain bound on SIGTERM (CRM_MCP_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("CRM_MCP_LOG_LEVEL", "info"), "debug, info, warn or error (CRM_MCP_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("CRM_MCP_LOG_FORMAT", "json"), "json or text (CRM_MCP_LOG_FORMAT)")
+
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
+	}
+	c.AllowedOrigins = splitList(*origins)
+	c.AllowedHosts = splitList(*hosts)
+	c.MaxHeaderBytes = int(*maxHeader)
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+
+	errs = append(errs, c.validate(*maxHeader)...)
+	if len(errs) > 0 {
+		return nil, &Error{Problems: errs}
+	}
+	return c, nil
+}
+
+func (c *Config) validate(maxHeader int64) []error {
+	var errs []error
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("CRM_MCP_ADDR: %q is not host:port", c.Addr))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		errs = append(errs, fmt.Errorf("CRM_MCP_ADDR: port %q is not 0–65535", port))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("CRM_MCP_PUBLIC_URL: %q is not an http(s) URL", RedactURL(c.PublicURL)))
+	} else if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		errs = append(errs, fmt.Errorf("CRM_MCP_PUBLIC_URL: %q must be scheme://host[:port] without path, query or credentials", RedactURL(c.PublicURL)))
+	} else if u.Scheme == "http" && !isLoopbackName(u.Hostname()) {
+		// OAuth 2.1 §1.5: tokens travel only over TLS, except on loopback.
+		errs = append(errs, fmt.Errorf("CRM_MCP_PUBLIC_URL: %q must use https unless the host is loopback", c.PublicURL))
+	}
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("CRM_MCP_ALLOWED_ORIGINS: %q is not scheme://host[:port]", o))
+		}
+	}
+	for _, h := range c.AllowedHosts {
+		if strings.ContainsAny(h, "/@ ") {
+			errs = append(errs, fmt.Errorf("CRM_MCP_ALLOWED_HOSTS: %q is not host[:port]", h))
+		}
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
+		errs = append(errs, fmt.Errorf("CRM_MCP_MAX_BODY_BYTES: %d is outside 1024–67108864", c.MaxBodyBytes))
+	}
+	if maxHeader < 4<<10 || maxHeader > 1<<20 {
+		errs = append(errs, fmt.Errorf("CRM_MCP_MAX_HEADER_BYTES: %d is outside 4096–1048576", maxHeader))
+	}
+	positive := map[string]time.Duration{
+		"CRM_MCP_READ_HEADER_TIMEOUT": c.ReadHeaderTimeout,
+		"CRM_MCP_READ_TIMEOUT":        c.ReadTimeout,
+		"CRM_MCP_IDLE_TIMEOUT":        c.IdleTimeout,
+		"CRM_MCP_SHUTDOWN_TIMEOUT":    c.ShutdownTimeout,
+	}
+	for _, name := range []string{"CRM_MCP_READ_HEADER_TIMEOUT", "CRM_MCP_READ_TIMEOUT", "CRM_MCP_IDLE_TIMEOUT", "CRM_MCP_SHUTDOWN_TIMEOUT"} {
+		if d := positive[name]; d <= 0 || d > time.Hour {
+			errs = append(errs, fmt.Errorf("%s: %s is outside (0, 1h]", name, d))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("CRM_MCP_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("CRM_MCP_LOG_FORMAT: %q is not json or text", c.LogFormat))
+	}
+	return errs
+}
+
+// Error lists every configuration problem found.
+type Error struct{ Problems []error }
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "invalid configuration (%d problems):", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes the individual problems to errors.Is / errors.As.
+func (e *Error) Unwrap() []error { return e.Problems }
+
+// LogValue renders the configuration for the start-up log, with secrets
+// redacted.
+func (c *Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("public_url", RedactURL(c.PublicURL)),
+		slog.Any("allowed_origins", c.AllowedOrigins),
+		slog.Any("allowed_hosts", c.AllowedHosts),
+		slog.Int64("max_body_bytes", c.MaxBodyBytes),
+		slog.Duration("read_header_timeout", c.ReadHeaderTimeout),
+		slog.Duration("read_timeout", c.ReadTimeout),
+		slog.Duration("idle_timeout", c.IdleTimeout),
+		slog.Int("max_header_bytes", c.MaxHeaderBytes),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("log_level", c.LogLevel),
+		slog.String("log_format", c.LogFormat),
+	)
+}
+
+// RedactURL hides the password of a URL's userinfo and any query values
+// (connection strings carry credentials in both places).
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[unparseable URL redacted]"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			q.Set(k, "REDACTED")
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func isLoopbackName(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
