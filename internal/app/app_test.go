@@ -29,7 +29,7 @@ type testServer struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Serve returned
 	err    error         // what Serve returned
-	calls  atomic.Int64 // how many times the "count" tool ran
+	calls  atomic.Int64  // how many times the "count" tool ran
 	// slowStarted receives when a "slow" call starts; slowRelease lets it finish.
 	slowStarted chan struct{}
 	slowRelease chan struct{}
