@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -63,6 +64,7 @@ type Server struct {
 	jsonResp  http.Handler // go-sdk answering application/json
 	sseResp   http.Handler // go-sdk answering text/event-stream
 	logger    *slog.Logger
+	fast      *fastList // tools/list fast path (fastlist.go)
 }
 
 // New builds the go-sdk server once, registers its features and wraps it in
@@ -85,6 +87,9 @@ func New(opts Options) (*Server, error) {
 		so = *opts.ServerOptions
 	}
 	so.SupportedProtocolVersions = slices.Clone(ProtocolVersions)
+	if so.SetCacheable == nil {
+		so.SetCacheable = defaultCacheable
+	}
 	if so.Logger == nil {
 		// go-sdk logs every stateless request's session connect and
 		// disconnect at INFO; only its warnings are worth keeping.
@@ -120,7 +125,23 @@ func New(opts Options) (*Server, error) {
 	for _, name := range opts.StreamingTools {
 		s.streaming[name] = true
 	}
+	s.fast = newFastList(s.jsonResp, opts.ServerOptions) // tools/list fast path (fastlist.go)
 	return s, nil
+}
+
+// ListTTL is the cache lifetime crm-mcp advertises (2026-07-28 ttlMs) for
+// server/discover and list results. Lists change only on deploy, and
+// clients holding a notification stream hear of it at once.
+const ListTTL = 5 * time.Minute
+
+// defaultCacheable marks results private: which tools a user sees depends on
+// the scopes they granted, so no intermediary may share one user's list.
+func defaultCacheable(_ context.Context, req mcp.Request, c *mcp.Cacheable) {
+	c.CacheScope = "private"
+	if _, isRead := req.(*mcp.ReadResourceRequest); isRead {
+		return // resource contents are tenant data: let handlers decide
+	}
+	c.TTLMs = int(ListTTL / time.Millisecond)
 }
 
 // MCP returns the underlying go-sdk server, for adding or removing features
@@ -154,6 +175,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env := peekEnvelope(body)
+	if env.Method == "tools/list" && s.fast.serve(w, r, body) { // tools/list fast path (fastlist.go)
+		return
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	if s.wantsStream(r, env) {
