@@ -111,7 +111,7 @@ func NormalizeOrigin(origin string) (string, error) {
 	return u.Scheme + "://" + host, nil
 }
 
-// check applies the header checks: Host, Origin, MCP-Protocol-Version.
+// check applies the header checks that need no body: Host and Origin.
 func (g *guard) check(r *http.Request) *rejection {
 	if !g.hostAllowed(r.Host) {
 		return &rejection{status: http.StatusForbidden, code: -32600, msg: "forbidden: unknown Host"}
@@ -123,6 +123,13 @@ func (g *guard) check(r *http.Request) *rejection {
 			return &rejection{status: http.StatusForbidden, code: -32600, msg: "forbidden: origin not allowed"}
 		}
 	}
+	return nil
+}
+
+// checkVersion rejects an MCP-Protocol-Version header naming a revision we do
+// not serve. It runs after the body is read so that the error can carry the
+// request's id (SEP-2575: every error response echoes the request id).
+func (g *guard) checkVersion(r *http.Request) *rejection {
 	if v := r.Header.Values("Mcp-Protocol-Version"); len(v) > 0 {
 		if len(v) > 1 || !slices.Contains(ProtocolVersions, v[0]) {
 			requested := strings.Join(v, ",")

@@ -9,9 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/crm-mcp/crm-mcp/internal/bearer"
+	"github.com/crm-mcp/crm-mcp/internal/tenant"
 )
 
 // ProtocolVersions are the MCP protocol revisions crm-mcp serves, newest
@@ -51,6 +55,16 @@ type Options struct {
 	// same-host requests without an Origin and a 1 MiB body.
 	Guard GuardOptions
 
+	// ToolScopes names the OAuth scopes each tool needs. A tools/call for a
+	// tool whose scopes the request's principal lacks is answered 403
+	// insufficient_scope with the scopes to ask for (step-up, MCP
+	// authorization "Scope Challenge Handling"). Tools not listed need none
+	// beyond authentication. Ignored for requests without a principal.
+	ToolScopes map[string][]string
+
+	// ResourceMetadataURL is named in insufficient_scope challenges.
+	ResourceMetadataURL string
+
 	// Logger receives transport diagnostics. If nil, nothing is logged.
 	Logger *slog.Logger
 }
@@ -64,7 +78,10 @@ type Server struct {
 	jsonResp  http.Handler // go-sdk answering application/json
 	sseResp   http.Handler // go-sdk answering text/event-stream
 	logger    *slog.Logger
+	scopes    map[string][]string
+	rmURL     string
 	fast      *fastList // tools/list fast path (fastlist.go)
+	oneShot   *oneShot  // one-shot tools/call path (oneshot.go)
 }
 
 // New builds the go-sdk server once, registers its features and wraps it in
@@ -122,10 +139,12 @@ func New(opts Options) (*Server, error) {
 		sseResp:   mcp.NewStreamableHTTPHandler(getServer, &sseOpts),
 		logger:    logger,
 	}
+	s.scopes, s.rmURL = opts.ToolScopes, opts.ResourceMetadataURL
 	for _, name := range opts.StreamingTools {
 		s.streaming[name] = true
 	}
 	s.fast = newFastList(s.jsonResp, opts.ServerOptions) // tools/list fast path (fastlist.go)
+	s.oneShot = newOneShot(srv)                          // one-shot tools/call path (oneshot.go)
 	return s, nil
 }
 
@@ -175,6 +194,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env := peekEnvelope(body)
+	if rej := s.guard.checkVersion(r); rej != nil {
+		writeRPCErrorID(w, env.ID, rej.status, rej.code, rej.msg, rej.data)
+		return
+	}
+	if need := s.scopes[env.Params.Name]; env.Method == "tools/call" && len(need) > 0 {
+		if p, ok := tenant.FromContext(r.Context()); ok && !p.HasScopes(need...) {
+			bearer.Challenge(w, s.rmURL, http.StatusForbidden, "insufficient_scope", strings.Join(unionScopes(p.Scopes, need), " "))
+			return
+		}
+	}
 	if env.Method == "tools/list" && s.fast.serve(w, r, body) { // tools/list fast path (fastlist.go)
 		return
 	}
@@ -182,6 +211,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ContentLength = int64(len(body))
 	if s.wantsStream(r, env) {
 		s.sseResp.ServeHTTP(w, r)
+		return
+	}
+	if env.Method == "tools/call" && s.oneShot.serve(w, r, body) { // one-shot tools/call path (oneshot.go)
 		return
 	}
 	s.jsonResp.ServeHTTP(w, r)
@@ -203,7 +235,8 @@ func (s *Server) wantsStream(r *http.Request, env envelope) bool {
 
 // envelope is the part of a JSON-RPC request the transport routes on.
 type envelope struct {
-	Method string `json:"method"`
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
 	Params struct {
 		Name string `json:"name"`
 		Meta struct {
@@ -232,9 +265,9 @@ func isBatch(body []byte) bool {
 // rpcErrorBody is a JSON-RPC 2.0 error response with a null id: the errors
 // written here happen before a request id is known to be valid.
 type rpcErrorBody struct {
-	JSONRPC string       `json:"jsonrpc"`
-	ID      *struct{}    `json:"id"`
-	Error   rpcErrorInfo `json:"error"`
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Error   rpcErrorInfo    `json:"error"`
 }
 
 type rpcErrorInfo struct {
@@ -246,7 +279,16 @@ type rpcErrorInfo struct {
 // writeRPCError writes a transport-level failure as a JSON-RPC error, which
 // MCP clients surface better than a text/plain body.
 func writeRPCError(w http.ResponseWriter, status, code int, msg string, data any) {
-	b, err := json.Marshal(rpcErrorBody{JSONRPC: "2.0", Error: rpcErrorInfo{Code: code, Message: msg, Data: data}})
+	writeRPCErrorID(w, nil, status, code, msg, data)
+}
+
+// writeRPCErrorID is writeRPCError answering the request with the given raw
+// id. An id that is not a JSON string or number is answered as null.
+func writeRPCErrorID(w http.ResponseWriter, id json.RawMessage, status, code int, msg string, data any) {
+	if !validID(id) {
+		id = json.RawMessage("null")
+	}
+	b, err := json.Marshal(rpcErrorBody{JSONRPC: "2.0", ID: id, Error: rpcErrorInfo{Code: code, Message: msg, Data: data}})
 	if err != nil {
 		// Only reachable with an unmarshalable data value: a programmer error.
 		b = []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal error"}}`)
@@ -257,6 +299,19 @@ func writeRPCError(w http.ResponseWriter, status, code int, msg string, data any
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// validID reports whether id is a JSON-RPC request id: a string or a number.
+func validID(id json.RawMessage) bool {
+	var v any
+	if len(id) == 0 || json.Unmarshal(id, &v) != nil {
+		return false
+	}
+	switch v.(type) {
+	case string, float64:
+		return true
+	}
+	return false
 }
 
 // minLevel drops records below a level before they reach the wrapped handler.
@@ -275,4 +330,16 @@ func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h minLevel) WithGroup(name string) slog.Handler {
 	return minLevel{h.Handler.WithGroup(name), h.min}
+}
+
+// unionScopes is what a step-up asks for: what the client has plus what the
+// tool needs, so re-authorizing does not lose existing access.
+func unionScopes(have, need []string) []string {
+	out := slices.Clone(have)
+	for _, n := range need {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
