@@ -81,7 +81,6 @@ type Server struct {
 	scopes    map[string][]string
 	rmURL     string
 	fast      *fastList // tools/list fast path (fastlist.go)
-	oneShot   *oneShot  // one-shot tools/call path (oneshot.go)
 }
 
 // New builds the go-sdk server once, registers its features and wraps it in
@@ -144,7 +143,6 @@ func New(opts Options) (*Server, error) {
 		s.streaming[name] = true
 	}
 	s.fast = newFastList(s.jsonResp, opts.ServerOptions) // tools/list fast path (fastlist.go)
-	s.oneShot = newOneShot(srv)                          // one-shot tools/call path (oneshot.go)
 	return s, nil
 }
 
@@ -211,9 +209,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ContentLength = int64(len(body))
 	if s.wantsStream(r, env) {
 		s.sseResp.ServeHTTP(w, r)
-		return
-	}
-	if env.Method == "tools/call" && s.oneShot.serve(w, r, body) { // one-shot tools/call path (oneshot.go)
 		return
 	}
 	s.jsonResp.ServeHTTP(w, r)
