@@ -12,15 +12,28 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/crm-mcp/crm-mcp/internal/authserver"
+	"github.com/crm-mcp/crm-mcp/internal/bearer"
+	"github.com/crm-mcp/crm-mcp/internal/cimd"
 	"github.com/crm-mcp/crm-mcp/internal/config"
+	"github.com/crm-mcp/crm-mcp/internal/demo"
+	"github.com/crm-mcp/crm-mcp/internal/identity"
 	"github.com/crm-mcp/crm-mcp/internal/mcpserver"
 	"github.com/crm-mcp/crm-mcp/internal/obs"
+	"github.com/crm-mcp/crm-mcp/internal/state"
+	memstate "github.com/crm-mcp/crm-mcp/internal/state/memory"
+	redisstate "github.com/crm-mcp/crm-mcp/internal/state/redis"
+	"github.com/crm-mcp/crm-mcp/internal/token"
 )
 
 // Version is the build's version, set with -ldflags "-X ...app.Version=".
@@ -35,6 +48,13 @@ type Options struct {
 	Register func(*mcp.Server)
 	// StreamingTools are passed to [mcpserver.Options.StreamingTools].
 	StreamingTools []string
+	// ToolScopes are passed to [mcpserver.Options.ToolScopes].
+	ToolScopes map[string][]string
+	// Users authenticates CRM users. If nil, the demo users (when enabled)
+	// or nobody.
+	Users identity.Directory
+	// Now is the clock of the authorization server. If nil, time.Now.
+	Now func() time.Time
 }
 
 // App is one running crm-mcp serve process.
@@ -42,6 +62,8 @@ type App struct {
 	cfg      *config.Config
 	logger   *slog.Logger
 	mcp      *mcpserver.Server
+	auth     *authserver.Server
+	store    state.Store
 	handler  http.Handler
 	draining atomic.Bool
 }
@@ -52,6 +74,48 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	store, err := newStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ring, err := keyRing(cfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	access, err := token.NewAccessIssuer(ring, token.AccessOptions{Issuer: cfg.PublicURL, Audience: cfg.MCPURL(), Now: opts.Now})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	users := opts.Users
+	if users == nil {
+		var seed []identity.SeedUser
+		if cfg.DemoUsers {
+			seed = demo.Users
+		}
+		users = identity.NewMemory(identity.DefaultParams, seed...)
+	}
+	fetcher, err := newCIMDFetcher(cfg)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	auth, err := authserver.New(authserver.Options{
+		Issuer:        cfg.PublicURL,
+		Resource:      cfg.MCPURL(),
+		Store:         store,
+		Users:         users,
+		Access:        access,
+		RefreshSecret: ring.Derive("refresh-successor"),
+		CIMD:          fetcher,
+		Now:           opts.Now,
+		Logger:        logger,
+	})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
 	guard := mcpserver.GuardOptions{
 		AllowedOrigins: append([]string{cfg.PublicOrigin()}, cfg.AllowedOrigins...),
 		AllowedHosts:   append([]string{cfg.PublicHost()}, cfg.AllowedHosts...),
@@ -59,31 +123,88 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 	}
 	srv, err := mcpserver.New(mcpserver.Options{
-		Implementation: &mcp.Implementation{Name: "crm-mcp", Title: "crm-mcp recruitment CRM", Version: Version},
-		Register:       opts.Register,
-		StreamingTools: opts.StreamingTools,
-		Guard:          guard,
-		Logger:         logger,
+		Implementation:      &mcp.Implementation{Name: "crm-mcp", Title: "crm-mcp recruitment CRM", Version: Version},
+		Register:            opts.Register,
+		StreamingTools:      opts.StreamingTools,
+		Guard:               guard,
+		ToolScopes:          opts.ToolScopes,
+		ResourceMetadataURL: auth.MetadataURL(),
+		Logger:              logger,
 	})
 	if err != nil {
+		store.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, logger: logger, mcp: srv}
-	a.handler = obs.Middleware(logger, a.routes())
+	a := &App{cfg: cfg, logger: logger, mcp: srv, auth: auth, store: store}
+	protected := bearer.Middleware(bearer.Options{
+		Verifier:            access,
+		Revocations:         store,
+		ResourceMetadataURL: auth.MetadataURL(),
+		DefaultScope:        identity.ScopeRead,
+		Logger:              logger,
+	}, srv)
+	a.handler = obs.Middleware(logger, a.routes(protected))
 	return a, nil
 }
+
+// newStore picks the shared-state backend: Redis when configured (checked
+// at start, so a wrong address or password fails closed, catalog I-07),
+// else memory.
+func newStore(cfg *config.Config) (state.Store, error) {
+	if cfg.RedisURL == "" {
+		return memstate.New(memstate.Options{}), nil
+	}
+	ropts, err := goredis.ParseURL(cfg.RedisURL.Reveal())
+	if err != nil {
+		return nil, errors.New("parse CRM_MCP_REDIS_URL: invalid URL")
+	}
+	// Without this go-redis ignores context deadlines and a blackholed
+	// Redis hangs callers until its socket timeouts.
+	ropts.ContextTimeoutEnabled = true
+	client := goredis.NewClient(ropts)
+	st := redisstate.New(client, redisstate.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := st.Ping(ctx); err != nil {
+		st.Close()
+		return nil, errors.New("connect to Redis: unreachable or refused (check CRM_MCP_REDIS_URL)")
+	}
+	return st, nil
+}
+
+// keyRing loads the access-token keys: from CRM_MCP_TOKEN_KEYS (replicas
+// share it), else from a key file in the data directory that the first
+// start creates (so a restart logs nobody out).
+func keyRing(cfg *config.Config) (*token.KeyRing, error) {
+	if cfg.TokenKeys != "" {
+		return token.ParseKeyRing(cfg.TokenKeys.Reveal())
+	}
+	return token.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "keys.json"))
+}
+
+func newCIMDFetcher(cfg *config.Config) (*cimd.Fetcher, error) {
+	var allow []netip.Prefix
+	for _, c := range cfg.CIMDAllowCIDRs {
+		allow = append(allow, netip.MustParsePrefix(c)) // validated by config
+	}
+	return cimd.New(cimd.Options{AllowAddrs: allow})
+}
+
+// Close releases the app's resources (the state store).
+func (a *App) Close() error { return a.store.Close() }
 
 // Handler is the root HTTP handler with every middleware applied.
 func (a *App) Handler() http.Handler { return a.handler }
 
 // routes mounts the routes in the order of docs/architecture.md §3.
-func (a *App) routes() http.Handler {
+func (a *App) routes(mcpHandler http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
-	// Every method reaches the MCP handler so that it answers 405 with
-	// Allow itself (and later GET opens the notification stream).
-	mux.Handle("/mcp", a.mcp)
+	a.auth.Mount(mux)
+	// Every method reaches the MCP handler (behind bearer authentication)
+	// so that it answers 405 with Allow itself.
+	mux.Handle("/mcp", mcpHandler)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
 	})
@@ -100,12 +221,18 @@ func (a *App) healthz(w http.ResponseWriter, _ *http.Request) {
 // 503 while draining so load balancers move traffic away before the
 // listener closes. Dependency checks (Redis, database) join as those
 // components land.
-func (a *App) readyz(w http.ResponseWriter, _ *http.Request) {
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	if a.draining.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "draining"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": map[string]string{"mcp": "ok"}})
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not_ready", "checks": map[string]string{"mcp": "ok", "state": "unavailable"}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": map[string]string{"mcp": "ok", "state": "ok"}})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -158,7 +285,14 @@ func (a *App) PrintBanner(w io.Writer, listenAddr string) {
 	fmt.Fprintf(w, "crm-mcp %s serving on http://%s\n", Version, listenAddr)
 	fmt.Fprintf(w, "  MCP endpoint:  %s  (Streamable HTTP, stateless; protocol %s)\n", a.cfg.MCPURL(), joinVersions())
 	fmt.Fprintf(w, "  health:        %s/healthz   readiness: %s/readyz\n", a.cfg.PublicURL, a.cfg.PublicURL)
+	fmt.Fprintf(w, "  OAuth:         %s/.well-known/oauth-authorization-server  (clients discover it from the MCP URL)\n", a.cfg.PublicURL)
 	fmt.Fprintf(w, "  try:           npx @modelcontextprotocol/inspector  → Streamable HTTP → %s\n", a.cfg.MCPURL())
+	if a.cfg.DemoUsers {
+		fmt.Fprintln(w, "  demo logins (public passwords, loopback only):")
+		for _, u := range demo.Users {
+			fmt.Fprintf(w, "    %-22s %-18s %s, %s\n", u.Email, u.Password, u.Role, demo.Tenants[u.TenantID])
+		}
+	}
 }
 
 func joinVersions() string { return strings.Join(mcpserver.ProtocolVersions, ", ") }

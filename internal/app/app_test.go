@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,7 +20,10 @@ import (
 
 	"github.com/crm-mcp/crm-mcp/internal/app"
 	"github.com/crm-mcp/crm-mcp/internal/config"
+	"github.com/crm-mcp/crm-mcp/internal/demo"
+	"github.com/crm-mcp/crm-mcp/internal/identity"
 	"github.com/crm-mcp/crm-mcp/internal/obs"
+	"github.com/crm-mcp/crm-mcp/internal/token"
 )
 
 // testServer is a running app on a loopback port.
@@ -30,6 +34,7 @@ type testServer struct {
 	done   chan struct{} // closed when Serve returned
 	err    error         // what Serve returned
 	calls  atomic.Int64  // how many times the "count" tool ran
+	token  string        // a valid access token (alice, crm:read) for /mcp
 	// slowStarted receives when a "slow" call starts; slowRelease lets it finish.
 	slowStarted chan struct{}
 	slowRelease chan struct{}
@@ -63,7 +68,18 @@ type echoOut struct {
 // startServer runs app.Serve with test tools. env overrides configuration.
 func startServer(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
-	vars := map[string]string{"CRM_MCP_ADDR": "127.0.0.1:0"}
+	// Listen first so the public URL can name the real port, as a
+	// deployment's would.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{
+		"CRM_MCP_ADDR":       ln.Addr().String(),
+		"CRM_MCP_PUBLIC_URL": "http://" + ln.Addr().String(),
+		"CRM_MCP_DATA_DIR":   t.TempDir(),
+		"CRM_MCP_TOKEN_KEYS": testKeyID + ":" + base64.RawURLEncoding.EncodeToString(testKey),
+	}
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -100,14 +116,16 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(cfg, app.Options{Logger: logger, Register: register})
+	a, err := app.New(cfg, app.Options{
+		Logger:     logger,
+		Register:   register,
+		ToolScopes: map[string][]string{"count": {"crm:write"}},
+		Users:      identity.NewMemory(identity.Params{Time: 1, Memory: 1024, Threads: 1}, demo.Users...),
+	})
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts.token = mintToken(t, cfg, "crm:read", "crm:write")
 	ts.URL = "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
@@ -153,7 +171,48 @@ func (r response) rpc(t *testing.T) rpc {
 	return out
 }
 
-// post sends body to /mcp with MCP's required headers plus extra.
+// testKey signs the tokens tests mint; the app under test shares it.
+var (
+	testKeyID = "test"
+	testKey   = []byte("0123456789abcdef0123456789abcdef")
+)
+
+// mintToken returns an access token for the demo user alice.
+func mintToken(t *testing.T, cfg *config.Config, scopes ...string) string {
+	t.Helper()
+	ring, err := token.NewKeyRing(token.Key{ID: testKeyID, Secret: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss, err := token.NewAccessIssuer(ring, token.AccessOptions{Issuer: cfg.PublicURL, Audience: cfg.MCPURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := iss.Mint(token.AccessClaims{Subject: "usr_acme_alice", TenantID: "tnt_acme", Scopes: scopes, ClientID: "test-client"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// postAuth sends body to /mcp with the given bearer token.
+func (ts *testServer) postAuth(t *testing.T, tok, body string) response {
+	t.Helper()
+	return ts.post(t, body, map[string]string{"Authorization": "Bearer " + tok, "MCP-Protocol-Version": "2025-06-18"})
+}
+
+// postRaw sends body to /mcp without credentials.
+func (ts *testServer) postRaw(t *testing.T, body string, extra map[string]string) response {
+	t.Helper()
+	m := map[string]string{"Authorization": ""}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return ts.post(t, body, m)
+}
+
+// post sends body to /mcp with MCP's required headers, the test token,
+// plus extra (an empty value deletes a header).
 func (ts *testServer) post(t *testing.T, body string, extra map[string]string) response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, ts.URL+"/mcp", strings.NewReader(body))
@@ -162,6 +221,7 @@ func (ts *testServer) post(t *testing.T, body string, extra map[string]string) r
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+ts.token)
 	for k, v := range extra {
 		if k == "Host" {
 			req.Host = v
@@ -330,7 +390,8 @@ func TestGoSDKClient(t *testing.T) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp"}, nil)
+	httpClient := &http.Client{Transport: bearerTransport{token: ts.token}}
+	session, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: ts.URL + "/mcp", HTTPClient: httpClient}, nil)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -346,6 +407,16 @@ func TestGoSDKClient(t *testing.T) {
 	if b, _ := json.Marshal(res.StructuredContent); !strings.Contains(string(b), "from go-sdk") {
 		t.Errorf("structuredContent = %s", b)
 	}
+}
+
+// bearerTransport adds an Authorization header, as an OAuth-capable
+// client would after its flow.
+type bearerTransport struct{ token string }
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 // TestTransportGuards covers the hardening on /mcp through the whole stack.
@@ -375,7 +446,7 @@ func TestTransportGuards(t *testing.T) {
 		{"null origin", list, with("Origin", "null"), 403, -32600},
 		{"origin lookalike suffix", list, with("Origin", "https://app.example.com.evil.example"), 403, -32600},
 		{"configured origin", list, with("Origin", "https://app.example.com"), 200, 0},
-		{"public URL origin", list, with("Origin", "http://localhost:8080"), 200, 0},
+		{"public URL origin", list, with("Origin", ts.URL), 200, 0},
 		{"loopback origin on loopback bind", list, with("Origin", "http://127.0.0.1:6274"), 200, 0},
 		{"rebound host", list, with("Host", "evil.example"), 403, -32600},
 		{"rebound host with loopback port", list, with("Host", "attacker.example:8080"), 403, -32600},
@@ -431,6 +502,7 @@ func TestChunkedBodyOverLimit(t *testing.T) {
 		_ = pw.Close()
 	}()
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/mcp", pr)
+	req.Header.Set("Authorization", "Bearer "+ts.token)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	if req.ContentLength != 0 && req.ContentLength != -1 {
@@ -451,6 +523,7 @@ func TestMethodsOtherThanPOST(t *testing.T) {
 		t.Run(method, func(t *testing.T) {
 			req, _ := http.NewRequest(method, ts.URL+"/mcp", nil)
 			req.Header.Set("Accept", "text/event-stream")
+			req.Header.Set("Authorization", "Bearer "+ts.token)
 			resp := ts.do(t, req)
 			if resp.status != http.StatusMethodNotAllowed || resp.header.Get("Allow") != "POST" {
 				t.Errorf("%s /mcp = %d Allow %q, want 405 Allow POST", method, resp.status, resp.header.Get("Allow"))
@@ -512,6 +585,7 @@ func TestShutdownDrainsInFlight(t *testing.T) {
 			strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{}}}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+ts.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			got <- result{err: err}
@@ -576,6 +650,7 @@ func TestShutdownDrainIsBounded(t *testing.T) {
 			strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{}}}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+ts.token)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 		}
@@ -598,7 +673,9 @@ func TestShutdownDrainIsBounded(t *testing.T) {
 }
 
 func ExampleApp_PrintBanner() {
-	cfg, _ := config.Load(nil, func(string) string { return "" }, io.Discard)
+	cfg, _ := config.Load(nil, func(k string) string {
+		return map[string]string{"CRM_MCP_TOKEN_KEYS": "k:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}[k]
+	}, io.Discard)
 	a, _ := app.New(cfg, app.Options{})
 	a.PrintBanner(&strings.Builder{}, "127.0.0.1:8080")
 	fmt.Println(cfg.MCPURL())

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,7 +47,41 @@ type Config struct {
 
 	LogLevel  string // debug, info, warn, error; default info
 	LogFormat string // json or text; default json
+
+	// DataDir holds the embedded default's files (token keys; later the
+	// SQLite database). Default ./data.
+	DataDir string
+	// TokenKeys is the access-token key ring "kid:base64url,kid:..." (first
+	// signs). Replicas must share it. If empty, keys live in DataDir.
+	TokenKeys Secret
+	// RedisURL selects Redis for shared state (redis://[:password@]host:port/db).
+	// If empty, state is in memory (single process).
+	RedisURL Secret
+	// DemoUsers seeds the demo logins. Default: on for a loopback bind only,
+	// since their passwords are public.
+	DemoUsers bool
+	// CIMDAllowCIDRs lets Client ID Metadata Documents be fetched from
+	// otherwise forbidden (private, loopback) addresses. Tests only.
+	CIMDAllowCIDRs []string
 }
+
+// Secret is a configuration value that is never printed: fmt and slog
+// see "[redacted]". Reveal returns the value where it is used.
+type Secret string
+
+// String implements fmt.Stringer.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue implements slog.LogValuer.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Reveal returns the secret value.
+func (s Secret) Reveal() string { return string(s) }
 
 // MCPURL is the canonical URL of the MCP endpoint.
 func (c *Config) MCPURL() string { return c.PublicURL + "/mcp" }
@@ -133,6 +168,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", dur("CRM_MCP_SHUTDOWN_TIMEOUT", 20*time.Second), "drain bound on SIGTERM (CRM_MCP_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CRM_MCP_LOG_LEVEL", "info"), "debug, info, warn or error (CRM_MCP_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("CRM_MCP_LOG_FORMAT", "json"), "json or text (CRM_MCP_LOG_FORMAT)")
+	fs.StringVar(&c.DataDir, "data-dir", env("CRM_MCP_DATA_DIR", "./data"), "directory for local data: token keys (CRM_MCP_DATA_DIR)")
+	tokenKeys := fs.String("token-keys", "", "access-token key ring kid:base64url,... (CRM_MCP_TOKEN_KEYS; prefer the variable: flags show in ps)")
+	redisURL := fs.String("redis-url", "", "Redis URL for shared state (CRM_MCP_REDIS_URL)")
+	demoUsers := fs.String("demo-users", env("CRM_MCP_DEMO_USERS", "auto"), "seed demo logins: auto (loopback bind only), true, false (CRM_MCP_DEMO_USERS)")
+	cimdAllow := fs.String("cimd-allow-cidrs", env("CRM_MCP_CIMD_ALLOW_CIDRS", ""), "tests only: CIDRs CIMD may fetch from despite SSRF rules (CRM_MCP_CIMD_ALLOW_CIDRS)")
 
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -140,11 +180,26 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
 	}
+	c.TokenKeys = Secret(firstNonEmpty(*tokenKeys, getenv("CRM_MCP_TOKEN_KEYS")))
+	c.RedisURL = Secret(firstNonEmpty(*redisURL, getenv("CRM_MCP_REDIS_URL")))
+	c.CIMDAllowCIDRs = splitList(*cimdAllow)
+	switch strings.ToLower(*demoUsers) {
+	case "auto":
+		c.DemoUsers = false // decided below, once Addr is known
+	case "true", "1", "yes":
+		c.DemoUsers = true
+	case "false", "0", "no":
+	default:
+		errs = append(errs, fmt.Errorf("CRM_MCP_DEMO_USERS: %q is not auto, true or false", *demoUsers))
+	}
 	c.AllowedOrigins = splitList(*origins)
 	c.AllowedHosts = splitList(*hosts)
 	c.MaxHeaderBytes = int(*maxHeader)
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 
+	if strings.ToLower(*demoUsers) == "auto" {
+		c.DemoUsers = c.LoopbackBind()
+	}
 	errs = append(errs, c.validate(*maxHeader)...)
 	if len(errs) > 0 {
 		return nil, &Error{Problems: errs}
@@ -199,6 +254,19 @@ func (c *Config) validate(maxHeader int64) []error {
 	default:
 		errs = append(errs, fmt.Errorf("CRM_MCP_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
 	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL.Reveal()); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("CRM_MCP_REDIS_URL: %q is not a redis:// or rediss:// URL", RedactURL(c.RedisURL.Reveal())))
+		}
+	}
+	for _, cidr := range c.CIMDAllowCIDRs {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			errs = append(errs, fmt.Errorf("CRM_MCP_CIMD_ALLOW_CIDRS: %q is not a CIDR", cidr))
+		}
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("CRM_MCP_DATA_DIR: must not be empty"))
+	}
 	switch c.LogFormat {
 	case "json", "text":
 	default:
@@ -239,6 +307,11 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
+		slog.String("data_dir", c.DataDir),
+		slog.Bool("token_keys_set", c.TokenKeys != ""),
+		slog.String("redis_url", RedactURL(c.RedisURL.Reveal())),
+		slog.Bool("demo_users", c.DemoUsers),
+		slog.Any("cimd_allow_cidrs", c.CIMDAllowCIDRs),
 	)
 }
 
@@ -262,6 +335,15 @@ func RedactURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func splitList(s string) []string {

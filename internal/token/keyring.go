@@ -1,7 +1,9 @@
 package token
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -180,4 +182,13 @@ func createKeyFile(path string) (*KeyRing, error) {
 		return nil, fmt.Errorf("write key file: %w", err)
 	}
 	return NewKeyRing(k)
+}
+
+// Derive returns a 256-bit key for label, derived from the signing key
+// (HMAC-SHA256), for secrets that must be the same on every replica
+// without their own configuration (e.g. the refresh-successor key).
+func (r *KeyRing) Derive(label string) []byte {
+	m := hmac.New(sha256.New, r.signing.Secret)
+	m.Write([]byte("crm-mcp derive\x00" + label))
+	return m.Sum(nil)
 }
