@@ -143,7 +143,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 		DefaultScope:        identity.ScopeRead,
 		Logger:              logger,
 	}, srv)
-	a.handler = obs.Middleware(logger, a.routes(protected))
+	a.handler = obs.Middleware(logger, a.cors(a.routes(protected)))
 	return a, nil
 }
 

@@ -232,3 +232,7 @@ func accepts(values []string) (jsonOK, streamOK bool) {
 	}
 	return jsonOK, streamOK
 }
+
+// OriginAllowed reports whether a browser at origin may call /mcp, for the
+// CORS layer in front of the endpoint.
+func (s *Server) OriginAllowed(origin string) bool { return s.guard.originAllowed(origin) }
