@@ -2,7 +2,9 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +126,53 @@ func TestUnknownFlag(t *testing.T) {
 	}
 	if _, err := config.Load([]string{"extra"}, env(nil), io.Discard); err == nil {
 		t.Error("want an error for a stray argument")
+	}
+}
+
+// TestSecretsNeverPrinted: the token keys and the Redis password appear in
+// no printed form of the configuration.
+func TestSecretsNeverPrinted(t *testing.T) {
+	c, err := config.Load(nil, env(map[string]string{
+		"CRM_MCP_TOKEN_KEYS": "k1:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0cw",
+		"CRM_MCP_REDIS_URL":  "redis://:hunter2@127.0.0.1:6379/0",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TokenKeys.Reveal() == "" || !strings.Contains(c.RedisURL.Reveal(), "hunter2") {
+		t.Fatal("secrets not loaded")
+	}
+	var buf strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	logger.Info("configuration", "config", c)
+	printed := buf.String() + fmt.Sprintf("%v %+v %s", c, *c, c.TokenKeys)
+	for _, secret := range []string{"c2VjcmV0", "hunter2"} {
+		if strings.Contains(printed, secret) {
+			t.Errorf("secret %q printed:\n%s", secret, printed)
+		}
+	}
+	if !strings.Contains(buf.String(), `"redis_url":"redis://:REDACTED@127.0.0.1:6379/0"`) {
+		t.Errorf("redis URL not shown redacted:\n%s", buf.String())
+	}
+}
+
+func TestDemoUsersDefault(t *testing.T) {
+	tests := []struct {
+		addr, demo string
+		want       bool
+	}{
+		{"127.0.0.1:8080", "", true},
+		{"0.0.0.0:8080", "", false},
+		{"0.0.0.0:8080", "true", true},
+		{"127.0.0.1:8080", "false", false},
+	}
+	for _, tt := range tests {
+		c, err := config.Load(nil, env(map[string]string{"CRM_MCP_ADDR": tt.addr, "CRM_MCP_DEMO_USERS": tt.demo}), io.Discard)
+		if err != nil || c.DemoUsers != tt.want {
+			t.Errorf("addr %s demo %q: DemoUsers = %v (%v), want %v", tt.addr, tt.demo, c != nil && c.DemoUsers, err, tt.want)
+		}
+	}
+	if _, err := config.Load(nil, env(map[string]string{"CRM_MCP_REDIS_URL": "http://x", "CRM_MCP_CIMD_ALLOW_CIDRS": "nope"}), io.Discard); err == nil || !strings.Contains(err.Error(), "2 problems") {
+		t.Errorf("bad redis URL and CIDR: %v", err)
 	}
 }
