@@ -48,7 +48,7 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "CRM_MCP_ADDR=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "CRM_MCP_ADDR=127.0.0.1:0", "CRM_MCP_DATA_DIR="+t.TempDir())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

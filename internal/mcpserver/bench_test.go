@@ -25,9 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crm-mcp/crm-mcp/internal/app"
 	"github.com/crm-mcp/crm-mcp/internal/benchtools"
-	"github.com/crm-mcp/crm-mcp/internal/config"
 	"github.com/crm-mcp/crm-mcp/internal/mcpserver"
 	"github.com/crm-mcp/crm-mcp/internal/obs"
 )
@@ -47,23 +45,15 @@ func benchLogger(b testing.TB) *slog.Logger {
 	return l
 }
 
-// appStack is the production HTTP stack: app.New with the benchmark tools.
-func appStack(b testing.TB) http.Handler {
-	cfg, err := config.Load(nil, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(cfg, app.Options{Logger: benchLogger(b), Register: benchtools.Register})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return a.Handler()
-}
-
-// noFastStack is appStack's composition (obs.Middleware → ServeMux →
-// mcpserver) with the tools/list fast path off: plain go-sdk behind our
-// guard, i.e. the "before" figure.
-func noFastStack(b testing.TB) http.Handler {
+// ourStack is the product's composition of the /mcp endpoint
+// (obs.Middleware → ServeMux → mcpserver) built by hand. fast turns the
+// tools/list fast path and the one-shot tools/call path on ("stack") or
+// off: plain go-sdk behind our guard, the "before" figure ("stack-nofast").
+//
+// It is not app.New(...).Handler(): since the OAuth work, app puts bearer
+// token verification in front of /mcp, which these benchmarks leave out
+// (they measure the MCP protocol path; measure auth separately).
+func ourStack(b testing.TB, fast bool) http.Handler {
 	logger := benchLogger(b)
 	s, err := mcpserver.New(mcpserver.Options{
 		Register: benchtools.Register,
@@ -73,7 +63,8 @@ func noFastStack(b testing.TB) http.Handler {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s.SetFastToolsList(false)
+	s.SetFastToolsList(fast)
+	s.SetOneShotToolsCall(fast)
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", s)
 	return obs.Middleware(logger, mux)
@@ -241,9 +232,9 @@ type benchTarget struct {
 // with exactly the bytes plain go-sdk wrote. It returns the servers (floor
 // first), their names and the expected response length.
 func benchTargets(tb testing.TB, body string, call bool) ([]*httptest.Server, []string, int) {
-	stack := httptest.NewServer(appStack(tb))
+	stack := httptest.NewServer(ourStack(tb, true))
 	tb.Cleanup(stack.Close)
-	noFast := httptest.NewServer(noFastStack(tb))
+	noFast := httptest.NewServer(ourStack(tb, false))
 	tb.Cleanup(noFast.Close)
 	want := fetch(tb, noFast, body)
 	tail := want[len(`{"jsonrpc":"2.0","id":1`):]
@@ -271,7 +262,8 @@ func benchAgainstFloor(b *testing.B, body string, call bool) {
 func BenchmarkToolsList(b *testing.B) { benchAgainstFloor(b, benchListBody, false) }
 
 // BenchmarkToolsCallEcho: a trivial tools/call through the whole stack
-// against the floor. stack and stack-nofast differ only for tools/list.
+// (one-shot path, oneshot.go) and through plain go-sdk (stack-nofast)
+// against the floor.
 func BenchmarkToolsCallEcho(b *testing.B) { benchAgainstFloor(b, benchEchoBody, true) }
 
 // TestBenchHarness keeps the benchmark set-up correct under go test: every

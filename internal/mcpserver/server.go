@@ -81,6 +81,7 @@ type Server struct {
 	scopes    map[string][]string
 	rmURL     string
 	fast      *fastList // tools/list fast path (fastlist.go)
+	oneShot   *oneShot  // one-shot tools/call path (oneshot.go)
 }
 
 // New builds the go-sdk server once, registers its features and wraps it in
@@ -143,6 +144,7 @@ func New(opts Options) (*Server, error) {
 		s.streaming[name] = true
 	}
 	s.fast = newFastList(s.jsonResp, opts.ServerOptions) // tools/list fast path (fastlist.go)
+	s.oneShot = newOneShot(s)                            // one-shot tools/call path (oneshot.go)
 	return s, nil
 }
 
@@ -209,6 +211,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.ContentLength = int64(len(body))
 	if s.wantsStream(r, env) {
 		s.sseResp.ServeHTTP(w, r)
+		return
+	}
+	if env.Method == "tools/call" && s.oneShot.serve(w, r, body) { // one-shot tools/call path (oneshot.go)
 		return
 	}
 	s.jsonResp.ServeHTTP(w, r)
