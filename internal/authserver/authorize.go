@@ -231,7 +231,7 @@ func (s *Server) proceed(w http.ResponseWriter, r *http.Request, tx string, req 
 		c.RedirectURI == req.RedirectURI && isSubset(scopes, c.Scopes) && c.ExpiresAt.After(s.opts.Now()) {
 		// Consent is remembered for this client, redirect URI and scopes.
 		if _, err := s.opts.Store.TakeAuthRequest(ctx, state.Hash(tx)); err != nil {
-			s.errorPageReq(w, r, http.StatusBadRequest, msgExpiredRequest)
+			s.takeFailed(w, r, err)
 			return
 		}
 		s.issueCode(w, r, req, user, "consent_remembered")
@@ -241,7 +241,7 @@ func (s *Server) proceed(w http.ResponseWriter, r *http.Request, tx string, req 
 	csrf := randomToken()
 	req.CSRFHash, req.SessionHash = state.Hash(csrf), sessHash
 	if _, err := s.opts.Store.TakeAuthRequest(ctx, state.Hash(tx)); err != nil {
-		s.errorPageReq(w, r, http.StatusBadRequest, msgExpiredRequest)
+		s.takeFailed(w, r, err)
 		return
 	}
 	if err := s.opts.Store.SaveAuthRequest(ctx, state.Hash(tx), req, AuthRequestTTL); err != nil {
@@ -305,7 +305,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 	}
 	taken, err := s.opts.Store.TakeAuthRequest(ctx, state.Hash(tx))
 	if err != nil {
-		s.errorPageReq(w, r, http.StatusBadRequest, msgExpiredRequest)
+		s.takeFailed(w, r, err)
 		return
 	}
 	sess, _, _, _ := s.currentSession(r)
@@ -324,6 +324,18 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.issueCode(w, r, taken, user, "consent_granted")
+}
+
+// takeFailed answers a failed TakeAuthRequest: a request that is gone
+// (expired, or taken by a concurrent submit, B-64) is 400; a store that
+// cannot answer is 503, so the user is not told to start over during an
+// outage and can retry the same transaction (catalog B-46, R-01).
+func (s *Server) takeFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, state.ErrNotFound) {
+		s.errorPageReq(w, r, http.StatusBadRequest, msgExpiredRequest)
+		return
+	}
+	s.errorPageReq(w, r, http.StatusServiceUnavailable, msgUnavailable)
 }
 
 // issueCode mints a single-use code bound to the client, redirect URI,

@@ -48,6 +48,12 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, data map
 		return
 	}
 	setHTMLHeaders(w)
+	if status == http.StatusServiceUnavailable {
+		// RFC 9110 §10.2.3, §15.6.4: tell the browser (and a retrying
+		// client) when to come back; pages answer outages like the JSON
+		// endpoints do (catalog R-01).
+		w.Header().Set("Retry-After", "5")
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -180,6 +180,13 @@ func (s *Server) exchangeCode(r *http.Request, form url.Values) (map[string]any,
 		Scopes: ac.Scopes, Resource: ac.Resource, CreatedAt: now, ExpiresAt: now.Add(RefreshTTL),
 	}
 	if err := s.opts.Store.CreateFamily(ctx, fam, state.Hash(rt)); err != nil {
+		if errors.Is(err, state.ErrExists) {
+			// A concurrent replay of this code revoked the family before this
+			// exchange created it (OAuth 2.1 §4.1.3). The grant is revoked:
+			// invalid_grant (RFC 6749 §5.2), never a 500 (catalog C-03).
+			s.audit(ctx, "code_replayed", slog.String("client_id", ci.ID))
+			return nil, errInvalidGrant("the code is invalid, expired or already used")
+		}
 		return nil, err
 	}
 	s.touchClient(r, ci)
@@ -205,6 +212,20 @@ func (s *Server) refresh(r *http.Request, form url.Values) (map[string]any, erro
 	}
 	if form.Has("resource") && form.Get("resource") != s.opts.Resource {
 		return nil, &oauthError{Code: "invalid_target", Description: "resource must be " + s.opts.Resource, Status: http.StatusBadRequest}
+	}
+	if sc := strings.Fields(form.Get("scope")); len(sc) > 0 {
+		// RFC 6749 §6: the scope must not exceed the original grant. Check
+		// before rotating, so a refused request leaves the presented token
+		// usable (catalog D-07, G-INV-1); FamilyOfToken changes nothing.
+		// Another client's token falls through to RotateRefresh's
+		// invalid_grant, so this is no oracle for it.
+		fam, err := s.opts.Store.FamilyOfToken(ctx, state.Hash(rt))
+		switch {
+		case err == nil && fam.ClientID == ci.ID && !isSubset(sc, fam.Scopes):
+			return nil, &oauthError{Code: "invalid_scope", Description: "scope exceeds the original grant", Status: http.StatusBadRequest}
+		case err != nil && !errors.Is(err, state.ErrNotFound):
+			return nil, err
+		}
 	}
 	next := s.successor(rt)
 	rot, err := s.opts.Store.RotateRefresh(ctx, state.Hash(rt), state.Hash(next), ci.ID, s.opts.Now(), s.opts.RefreshGrace)
