@@ -17,6 +17,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/crm-mcp/crm-mcp/internal/authserver"
 	stateredis "github.com/crm-mcp/crm-mcp/internal/state/redis"
 )
 
@@ -152,6 +153,10 @@ func TestTwoInstancesStateIsShared(t *testing.T) {
 			p := newPKCE()
 			code := a.browser().code(c, p, "", u1Email, u1Pass)
 			tk := a.exchange(c, code, p)
+			// Past the duplicate window (the Redis store stamps the
+			// redemption with real time; B's test clock started at or
+			// before it).
+			b.clock.Advance(authserver.CodeReplayGrace + 5*time.Second)
 			assertOAuthError(t, b.token(codeForm(c, code, p)), 400, "invalid_grant")
 			if !a.accessRevoked(tk.access) {
 				t.Error("replay on B did not revoke A's tokens")

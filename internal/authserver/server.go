@@ -46,6 +46,10 @@ const (
 	// with the same token and get the same successor (RFC 9700 §4.14.2
 	// allows it; hydra calls it the rotation grace period).
 	DefaultRefreshGrace = 30 * time.Second
+	// CodeReplayGrace is how long after a redemption a replay of the code
+	// (same client, same verifier) counts as a duplicate of it rather than
+	// a replay that revokes the tokens issued (see exchangeCode).
+	CodeReplayGrace = 2 * time.Second
 )
 
 // Options configures a [Server].

@@ -149,11 +149,19 @@ func (s *Server) exchangeCode(r *http.Request, form url.Values) (map[string]any,
 	ac, err := s.opts.Store.ConsumeCode(ctx, state.Hash(code), ci.ID, s256(verifier))
 	switch {
 	case errors.Is(err, state.ErrConsumed):
-		// OAuth 2.1 §4.1.3: a replayed code revokes what it issued.
-		if ac.FamilyID != "" {
-			_ = s.opts.Store.RevokeFamily(ctx, ac.FamilyID)
+		// OAuth 2.1 §4.1.3: a replayed code revokes what it issued. The
+		// store reports ErrConsumed only for the same client and verifier
+		// (anyone else gets a mismatch), so a replay within moments of the
+		// redemption is a duplicate of it (a retry, or one of several
+		// concurrent sends), not an attack: revoking then would kill the
+		// tokens its twin just received (catalog C-03 vs C-02).
+		duplicate := !ac.ConsumedAt.IsZero() && s.opts.Now().Sub(ac.ConsumedAt) < CodeReplayGrace
+		if ac.FamilyID != "" && !duplicate {
+			if err := s.opts.Store.RevokeFamily(ctx, ac.FamilyID); err != nil {
+				return nil, err
+			}
 		}
-		s.audit(ctx, "code_replayed", slog.String("client_id", ci.ID))
+		s.audit(ctx, "code_replayed", slog.String("client_id", ci.ID), slog.Bool("duplicate", duplicate))
 		return nil, errInvalidGrant("the code is invalid, expired or already used")
 	case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrMismatch):
 		return nil, errInvalidGrant("the code is invalid, expired or already used")

@@ -92,6 +92,10 @@ type AuthCode struct {
 	FamilyID  string    `json:"family_id"`
 	IssuedAt  time.Time `json:"issued_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// ConsumedAt is set only on the ErrConsumed answer to a replay: when
+	// the code was redeemed, so callers can tell a duplicate of the
+	// redemption (moments later) from a replay after tokens were issued.
+	ConsumedAt time.Time `json:"consumed_at,omitzero"`
 }
 
 // Family is a refresh-token rotation family (RFC 9700 §4.14.2): every refresh

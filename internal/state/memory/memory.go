@@ -70,7 +70,7 @@ type codeEntry struct {
 
 type tombEntry struct {
 	familyID, clientID, codeChallenge string
-	exp                               time.Time
+	consumedAt, exp                   time.Time
 }
 
 type familyEntry struct {
@@ -373,7 +373,7 @@ func (s *Store) ConsumeCode(_ context.Context, hash, clientID, codeChallenge str
 			if t.clientID != clientID || t.codeChallenge != codeChallenge {
 				return state.AuthCode{}, fmt.Errorf("%s: %w", op, state.ErrMismatch)
 			}
-			return state.AuthCode{FamilyID: t.familyID}, fmt.Errorf("%s: %w", op, state.ErrConsumed)
+			return state.AuthCode{FamilyID: t.familyID, ConsumedAt: t.consumedAt}, fmt.Errorf("%s: %w", op, state.ErrConsumed)
 		}
 		return state.AuthCode{}, notFound(op)
 	}
@@ -386,6 +386,7 @@ func (s *Store) ConsumeCode(_ context.Context, hash, clientID, codeChallenge str
 		familyID:      e.c.FamilyID,
 		clientID:      clientID,
 		codeChallenge: codeChallenge,
+		consumedAt:    now,
 		exp:           now.Add(max(e.exp.Sub(now), state.TombstoneMinTTL)),
 	}
 	return cloneCode(e.c), nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -262,7 +263,7 @@ func (s *Store) ConsumeCode(ctx context.Context, hash, clientID, codeChallenge s
 	}
 	k := s.key("code", hash)
 	st, payload, err := s.run(ctx, op, consumeCodeScript, []string{k, k + ":tomb"},
-		clientID, codeChallenge, ms(state.TombstoneMinTTL))
+		clientID, codeChallenge, ms(state.TombstoneMinTTL), s.now().UnixMilli())
 	if err != nil {
 		return state.AuthCode{}, err
 	}
@@ -274,7 +275,14 @@ func (s *Store) ConsumeCode(ctx context.Context, hash, clientID, codeChallenge s
 		}
 		return c, nil
 	case stConsumed:
-		return state.AuthCode{FamilyID: payload}, fmt.Errorf("%s: %w", op, state.ErrConsumed)
+		// payload is "<family id>|<redemption unix ms>"; family ids are
+		// base64url, so the separator cannot occur in them.
+		fid, at, _ := strings.Cut(payload, "|")
+		c := state.AuthCode{FamilyID: fid}
+		if msec, err := strconv.ParseInt(at, 10, 64); err == nil && msec > 0 {
+			c.ConsumedAt = time.UnixMilli(msec)
+		}
+		return c, fmt.Errorf("%s: %w", op, state.ErrConsumed)
 	case stMismatch:
 		return state.AuthCode{}, fmt.Errorf("%s: %w", op, state.ErrMismatch)
 	case stNotFound:

@@ -18,7 +18,8 @@ const (
 )
 
 // consumeCode: KEYS[1]=code KEYS[2]=tombstone; ARGV[1]=client id,
-// ARGV[2]=code challenge, ARGV[3]=minimum tombstone TTL (ms).
+// ARGV[2]=code challenge, ARGV[3]=minimum tombstone TTL (ms), ARGV[4]=now
+// (unix ms, kept in the tombstone as the redemption time).
 // Compare-then-delete: a mismatching attempt leaves the code in place. The
 // tombstone (hash f=family id, c=client id, p=challenge) lets a replay be
 // reported as ErrConsumed only when it is otherwise valid (same client and
@@ -26,10 +27,10 @@ const (
 var consumeCodeScript = goredis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then
-  local t = redis.call('HMGET', KEYS[2], 'f', 'c', 'p')
+  local t = redis.call('HMGET', KEYS[2], 'f', 'c', 'p', 't')
   if not t[1] then return {0} end
   if t[2] ~= ARGV[1] or t[3] ~= ARGV[2] then return {3} end
-  return {2, t[1]}
+  return {2, t[1] .. '|' .. (t[4] or '0')}
 end
 local ok, c = pcall(cjson.decode, v)
 if not ok or type(c) ~= 'table' then return {9} end
@@ -40,7 +41,7 @@ if ttl < min then ttl = min end
 local fid = c['family_id']
 if type(fid) ~= 'string' then fid = '' end
 redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[2], 'f', fid, 'c', ARGV[1], 'p', ARGV[2])
+redis.call('HSET', KEYS[2], 'f', fid, 'c', ARGV[1], 'p', ARGV[2], 't', ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ttl)
 return {1, v}
 `)

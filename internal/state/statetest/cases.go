@@ -110,6 +110,9 @@ func codeTests() []test {
 			if again.FamilyID != fam {
 				e.t.Fatalf("replay FamilyID = %q, want %q", again.FamilyID, fam)
 			}
+			if d := again.ConsumedAt.Sub(e.clk.Now()); again.ConsumedAt.IsZero() || d > 2*time.Second || d < -2*time.Second {
+				e.t.Fatalf("replay ConsumedAt = %v, want about %v", again.ConsumedAt, e.clk.Now())
+			}
 		}},
 		{name: "codes/replay-later-still-consumed", run: func(e *env) {
 			h, fam, ch := e.hash("code"), e.id("fam"), state.Hash("v")
