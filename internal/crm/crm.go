@@ -283,7 +283,7 @@ type SearchResult struct {
 // PersonPatch changes some fields of a person; nil fields stay.
 type PersonPatch struct {
 	FirstName, LastName, Headline, Location, CurrentTitle, CurrentCompany, CompanyID, Source, OwnerID *string
-	Emails, Phones, Skills, Tags                                                                   *[]string
+	Emails, Phones, Skills, Tags                                                                      *[]string
 }
 
 // CompanyPatch changes some fields of a company; nil fields stay.
