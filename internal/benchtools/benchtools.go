@@ -9,6 +9,8 @@ import (
 	"context"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/crm-mcp/crm-mcp/internal/tools"
 )
 
 // EchoIn is the input of the echo tool.
@@ -140,8 +142,12 @@ type Result struct {
 	ID string `json:"id,omitempty" jsonschema:"the id of the affected or created record"`
 }
 
-func ok[In any](_ context.Context, _ *mcp.CallToolRequest, _ In) (*mcp.CallToolResult, Result, error) {
-	return nil, Result{OK: true, ID: "x1"}, nil
+func ok[In any](_ context.Context, _ *mcp.CallToolRequest, _ In) (Result, error) {
+	return Result{OK: true, ID: "x1"}, nil
+}
+
+func echo(_ context.Context, _ *mcp.CallToolRequest, in EchoIn) (EchoOut, error) {
+	return EchoOut(in), nil
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -166,45 +172,55 @@ var Names = []string{
 	"get_company", "list_companies", "assign_recruiter", "tag_candidate",
 }
 
-// Register adds the tool set to s.
+// all is the tool set, schemas inferred and resolved once per process.
+var all = []tools.Registered{
+	tools.New(def(tool("echo", "Echo", "Returns the text it is given.", readOnly)), echo),
+	tools.New(def(tool("search_candidates", "Search candidates",
+		"Searches candidates by free text, pipeline stage and skills.", readOnly)), ok[searchCandidatesIn]),
+	tools.New(def(tool("get_candidate", "Get candidate",
+		"Returns one candidate's profile, optionally with notes.", readOnly)), ok[getCandidateIn]),
+	tools.New(def(tool("create_candidate", "Create candidate",
+		"Creates a candidate record.", additive)), ok[createCandidateIn]),
+	tools.New(def(tool("update_candidate_stage", "Move candidate",
+		"Moves a candidate to another stage of a job's pipeline.", idempotent)), ok[updateStageIn]),
+	tools.New(def(tool("list_jobs", "List jobs",
+		"Lists jobs by status and company.", readOnly)), ok[listJobsIn]),
+	tools.New(def(tool("get_job", "Get job",
+		"Returns one job, optionally with its pipeline.", readOnly)), ok[getJobIn]),
+	tools.New(def(tool("create_job", "Create job",
+		"Opens a new job for a company.", additive)), ok[createJobIn]),
+	tools.New(def(tool("close_job", "Close job",
+		"Closes a job; its pipeline is frozen.", destructive)), ok[closeJobIn]),
+	tools.New(def(tool("add_note", "Add note",
+		"Adds a note to a candidate.", additive)), ok[addNoteIn]),
+	tools.New(def(tool("list_notes", "List notes",
+		"Lists a candidate's notes, newest first.", readOnly)), ok[listNotesIn]),
+	tools.New(def(tool("schedule_interview", "Schedule interview",
+		"Schedules an interview and invites the candidate.", external)), ok[scheduleInterviewIn]),
+	tools.New(def(tool("cancel_interview", "Cancel interview",
+		"Cancels an interview and notifies the candidate.", destructive)), ok[cancelInterviewIn]),
+	tools.New(def(tool("list_interviews", "List interviews",
+		"Lists interviews in a time window.", readOnly)), ok[listInterviewsIn]),
+	tools.New(def(tool("send_email", "Send e-mail",
+		"Sends an e-mail to a candidate from the recruiter's mailbox.", external)), ok[sendEmailIn]),
+	tools.New(def(tool("log_call", "Log call",
+		"Records a phone call with a candidate.", additive)), ok[logCallIn]),
+	tools.New(def(tool("get_company", "Get company",
+		"Returns one company, optionally with its open jobs.", readOnly)), ok[getCompanyIn]),
+	tools.New(def(tool("list_companies", "List companies",
+		"Lists client companies by name prefix.", readOnly)), ok[listCompaniesIn]),
+	tools.New(def(tool("assign_recruiter", "Assign recruiter",
+		"Makes a recruiter responsible for a job.", idempotent)), ok[assignRecruiterIn]),
+	tools.New(def(tool("tag_candidate", "Tag candidate",
+		"Adds tags to a candidate.", idempotent)), ok[tagCandidateIn]),
+}
+
+func def(t *mcp.Tool) tools.Def { return tools.Def{Tool: t, Toolset: "bench"} }
+
+// Register adds the tool set to s (raw go-sdk handlers built by
+// internal/tools, which answer exactly as mcp.AddTool's would).
 func Register(s *mcp.Server) {
-	mcp.AddTool(s, tool("echo", "Echo", "Returns the text it is given.", readOnly), Echo)
-	mcp.AddTool(s, tool("search_candidates", "Search candidates",
-		"Searches candidates by free text, pipeline stage and skills.", readOnly), ok[searchCandidatesIn])
-	mcp.AddTool(s, tool("get_candidate", "Get candidate",
-		"Returns one candidate's profile, optionally with notes.", readOnly), ok[getCandidateIn])
-	mcp.AddTool(s, tool("create_candidate", "Create candidate",
-		"Creates a candidate record.", additive), ok[createCandidateIn])
-	mcp.AddTool(s, tool("update_candidate_stage", "Move candidate",
-		"Moves a candidate to another stage of a job's pipeline.", idempotent), ok[updateStageIn])
-	mcp.AddTool(s, tool("list_jobs", "List jobs",
-		"Lists jobs by status and company.", readOnly), ok[listJobsIn])
-	mcp.AddTool(s, tool("get_job", "Get job",
-		"Returns one job, optionally with its pipeline.", readOnly), ok[getJobIn])
-	mcp.AddTool(s, tool("create_job", "Create job",
-		"Opens a new job for a company.", additive), ok[createJobIn])
-	mcp.AddTool(s, tool("close_job", "Close job",
-		"Closes a job; its pipeline is frozen.", destructive), ok[closeJobIn])
-	mcp.AddTool(s, tool("add_note", "Add note",
-		"Adds a note to a candidate.", additive), ok[addNoteIn])
-	mcp.AddTool(s, tool("list_notes", "List notes",
-		"Lists a candidate's notes, newest first.", readOnly), ok[listNotesIn])
-	mcp.AddTool(s, tool("schedule_interview", "Schedule interview",
-		"Schedules an interview and invites the candidate.", external), ok[scheduleInterviewIn])
-	mcp.AddTool(s, tool("cancel_interview", "Cancel interview",
-		"Cancels an interview and notifies the candidate.", destructive), ok[cancelInterviewIn])
-	mcp.AddTool(s, tool("list_interviews", "List interviews",
-		"Lists interviews in a time window.", readOnly), ok[listInterviewsIn])
-	mcp.AddTool(s, tool("send_email", "Send e-mail",
-		"Sends an e-mail to a candidate from the recruiter's mailbox.", external), ok[sendEmailIn])
-	mcp.AddTool(s, tool("log_call", "Log call",
-		"Records a phone call with a candidate.", additive), ok[logCallIn])
-	mcp.AddTool(s, tool("get_company", "Get company",
-		"Returns one company, optionally with its open jobs.", readOnly), ok[getCompanyIn])
-	mcp.AddTool(s, tool("list_companies", "List companies",
-		"Lists client companies by name prefix.", readOnly), ok[listCompaniesIn])
-	mcp.AddTool(s, tool("assign_recruiter", "Assign recruiter",
-		"Makes a recruiter responsible for a job.", idempotent), ok[assignRecruiterIn])
-	mcp.AddTool(s, tool("tag_candidate", "Tag candidate",
-		"Adds tags to a candidate.", idempotent), ok[tagCandidateIn])
+	for _, t := range all {
+		t.Register(s)
+	}
 }
