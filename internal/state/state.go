@@ -270,6 +270,27 @@ type AuthRequests interface {
 	TakeAuthRequest(ctx context.Context, hash string) (AuthRequest, error)
 }
 
+// Snapshot is the ordered result of a search, kept so that later pages
+// come from the same ordering (a retrievalId), bound to the tenant and user
+// that ran the search.
+type Snapshot struct {
+	TenantID  string    `json:"tenant_id"`
+	UserID    string    `json:"user_id"`
+	Kind      string    `json:"kind"` // people, companies, jobs
+	IDs       []string  `json:"ids"`
+	Total     int       `json:"total"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Snapshots stores search snapshots, keyed by an unguessable id.
+type Snapshots interface {
+	// SaveSnapshot stores s for ttl. It returns ErrExists if id is taken.
+	SaveSnapshot(ctx context.Context, id string, s Snapshot, ttl time.Duration) error
+	// GetSnapshot returns the snapshot or ErrNotFound (also after expiry).
+	// Callers must check TenantID and UserID against the caller.
+	GetSnapshot(ctx context.Context, id string) (Snapshot, error)
+}
+
 // Store is the whole OAuth state contract. Components should depend on the
 // narrowest aggregate interface they use, not on Store.
 type Store interface {
@@ -280,6 +301,7 @@ type Store interface {
 	Sessions
 	Consents
 	AuthRequests
+	Snapshots
 	// Ping reports whether the backend is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

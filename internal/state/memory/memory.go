@@ -56,6 +56,7 @@ type Store struct {
 	consents  map[string]map[string]state.Consent // user id -> client id -> consent
 	nConsents int
 	authReqs  map[string]authReqEntry
+	snapshots map[string]snapshotEntry
 }
 
 type clientEntry struct {
@@ -111,6 +112,7 @@ func New(opts Options) *Store {
 		sessions:   map[string]sessionEntry{},
 		consents:   map[string]map[string]state.Consent{},
 		authReqs:   map[string]authReqEntry{},
+		snapshots:  map[string]snapshotEntry{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -152,7 +154,7 @@ func (s *Store) begin(op string) (time.Time, error) {
 
 func (s *Store) count() int {
 	return len(s.clients) + len(s.codes) + len(s.tombs) + len(s.families) + len(s.rtIndex) +
-		len(s.revoked) + len(s.denied) + len(s.sessions) + s.nConsents + len(s.authReqs)
+		len(s.revoked) + len(s.denied) + len(s.sessions) + s.nConsents + len(s.authReqs) + len(s.snapshots)
 }
 
 // room reports whether one more record fits: client-driven records up to
@@ -227,6 +229,11 @@ func (s *Store) prune(now time.Time) {
 		}
 		if len(m) == 0 {
 			delete(s.consents, u)
+		}
+	}
+	for k, e := range s.snapshots {
+		if !live(e.exp, now) {
+			delete(s.snapshots, k)
 		}
 	}
 	for k, e := range s.authReqs {
@@ -778,6 +785,55 @@ func (s *Store) authRequest(op, hash string, take bool) (state.AuthRequest, erro
 		delete(s.authReqs, hash)
 	}
 	return cloneAuthReq(e.r), nil
+}
+
+type snapshotEntry struct {
+	s   state.Snapshot
+	exp time.Time
+}
+
+// SaveSnapshot implements state.Snapshots. Snapshots are created by
+// authenticated users, so they may use the reserve like sessions do.
+func (s *Store) SaveSnapshot(_ context.Context, id string, snap state.Snapshot, ttl time.Duration) error {
+	const op = "save snapshot"
+	if !validID(id) || !validTTL(ttl) {
+		return invalid(op)
+	}
+	now, err := s.begin(op)
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if e, ok := s.snapshots[id]; ok && live(e.exp, now) {
+		return fmt.Errorf("%s: %w", op, state.ErrExists)
+	}
+	if !s.room(now, false) {
+		return full(op)
+	}
+	snap.IDs = slices.Clone(snap.IDs)
+	s.snapshots[id] = snapshotEntry{s: snap, exp: now.Add(ttl)}
+	return nil
+}
+
+// GetSnapshot implements state.Snapshots.
+func (s *Store) GetSnapshot(_ context.Context, id string) (state.Snapshot, error) {
+	const op = "get snapshot"
+	if !validID(id) {
+		return state.Snapshot{}, notFound(op)
+	}
+	now, err := s.begin(op)
+	if err != nil {
+		return state.Snapshot{}, err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.snapshots[id]
+	if !ok || !live(e.exp, now) {
+		delete(s.snapshots, id)
+		return state.Snapshot{}, notFound(op)
+	}
+	snap := e.s
+	snap.IDs = slices.Clone(snap.IDs)
+	return snap, nil
 }
 
 // Ping implements state.Store. It fails only after Close.

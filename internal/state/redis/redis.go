@@ -599,6 +599,28 @@ func (s *Store) SaveAuthRequest(ctx context.Context, hash string, r state.AuthRe
 	return s.setNX(ctx, op, s.key("areq", hash), encode(r), ttl)
 }
 
+// SaveSnapshot implements state.Snapshots.
+func (s *Store) SaveSnapshot(ctx context.Context, id string, snap state.Snapshot, ttl time.Duration) error {
+	const op = "save snapshot"
+	if !validID(id) || ttl <= 0 {
+		return invalid(op)
+	}
+	return s.setNX(ctx, op, s.key("snap", id), encode(snap), ttl)
+}
+
+// GetSnapshot implements state.Snapshots.
+func (s *Store) GetSnapshot(ctx context.Context, id string) (state.Snapshot, error) {
+	const op = "get snapshot"
+	var snap state.Snapshot
+	if !validID(id) {
+		return snap, notFound(op)
+	}
+	if err := s.get(ctx, op, s.key("snap", id), &snap); err != nil {
+		return state.Snapshot{}, err
+	}
+	return snap, nil
+}
+
 // GetAuthRequest implements state.AuthRequests.
 func (s *Store) GetAuthRequest(ctx context.Context, hash string) (state.AuthRequest, error) {
 	const op = "get auth request"

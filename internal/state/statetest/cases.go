@@ -596,6 +596,38 @@ func authRequestTests() []test {
 	}
 }
 
+func snapshotTests() []test {
+	return []test{
+		{name: "snapshots/save-get", run: func(e *env) {
+			id := e.hash("snap")
+			snap := state.Snapshot{TenantID: "t1", UserID: "u1", Kind: "people", IDs: []string{"per_b", "per_a"}, Total: 156, CreatedAt: e.clk.Now().UTC().Truncate(time.Second)}
+			e.is(e.s.SaveSnapshot(e.ctx, id, snap, 30*time.Minute), nil, "save")
+			e.is(e.s.SaveSnapshot(e.ctx, id, snap, 30*time.Minute), state.ErrExists, "save again")
+			got, err := e.s.GetSnapshot(e.ctx, id)
+			e.is(err, nil, "get")
+			sameJSON(e.t, "snapshot", snap, got)
+			got.IDs[0] = "mutated"
+			again, _ := e.s.GetSnapshot(e.ctx, id)
+			if again.IDs[0] != "per_b" {
+				e.t.Fatal("a caller's change reached the stored snapshot")
+			}
+			_, err = e.s.GetSnapshot(e.ctx, e.hash("other"))
+			e.is(err, state.ErrNotFound, "unknown")
+		}},
+		{name: "snapshots/expire", run: func(e *env) {
+			id := e.hash("snap")
+			e.is(e.s.SaveSnapshot(e.ctx, id, state.Snapshot{TenantID: "t1", UserID: "u1", IDs: []string{"x"}}, e.short()), nil, "save")
+			e.clk.Advance(e.short() + e.short()/10)
+			_, err := e.s.GetSnapshot(e.ctx, id)
+			e.is(err, state.ErrNotFound, "get expired")
+		}},
+		{name: "snapshots/invalid-arguments", run: func(e *env) {
+			e.is(e.s.SaveSnapshot(e.ctx, "", state.Snapshot{}, time.Minute), state.ErrInvalid, "empty id")
+			e.is(e.s.SaveSnapshot(e.ctx, e.hash("snap"), state.Snapshot{}, 0), state.ErrInvalid, "zero ttl")
+		}},
+	}
+}
+
 // hostile are identifiers that would break pattern matching, hash tags or
 // line-based protocols if a backend interpolated them carelessly (I-04).
 var hostile = []string{"*", "a?b", "[a]", "{tag}", "x}y{z", "}{", "line\r\nbreak", "nul\x00byte", "ünï©ødé", "%00"}
