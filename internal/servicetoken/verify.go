@@ -1,0 +1,390 @@
+package servicetoken
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+var (
+	// ErrInvalidToken is wrapped by every verification failure; the API
+	// answers 401. The wrapped reason is for logs and tests only.
+	ErrInvalidToken = errors.New("invalid service token")
+	// ErrKeysUnavailable is wrapped, together with [ErrInvalidToken], when a
+	// token could not be checked because the JWKS could not be fetched (or
+	// the cached keys outlived their grace period). The request is still
+	// refused, but callers can log or alert on it as an outage rather than
+	// as a bad token.
+	ErrKeysUnavailable = errors.New("service token keys unavailable")
+)
+
+const (
+	// MaxLeeway caps clock-skew tolerance; it must stay well below the
+	// 120 s token life (catalog R-11).
+	MaxLeeway = 30 * time.Second
+	// DefaultMinRefetchInterval is how often, at most, a Verifier fetches
+	// the JWKS.
+	DefaultMinRefetchInterval = 30 * time.Second
+	// DefaultCacheTTL is how long fetched keys are used before a refresh.
+	DefaultCacheTTL = 10 * time.Minute
+	// DefaultFetchTimeout bounds one JWKS request.
+	DefaultFetchTimeout = 5 * time.Second
+	// MaxJWKSBytes caps a JWKS response body.
+	MaxJWKSBytes = 64 << 10
+
+	// maxTokenBytes bounds what Verify parses; real tokens are ~650 bytes.
+	maxTokenBytes = 4096
+)
+
+// Claims is the identity a verified service token carries.
+type Claims struct {
+	Subject   string // user id
+	TenantID  string
+	ClientID  string // empty if the minter did not name one
+	JTI       string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// VerifierOptions configures a [Verifier]. Exactly one of JWKSURL and Keys
+// is set.
+type VerifierOptions struct {
+	// Issuer is the exact iss accepted (crm-mcp's issuer). Required.
+	Issuer string
+	// Audience is the exact aud accepted. If empty, defaults to
+	// [DefaultAudience].
+	Audience string
+	// JWKSURL is where crm-mcp publishes its keys ([JWKSHandler]).
+	JWKSURL string
+	// Keys verifies with a key set in this process instead of fetching a
+	// JWKS (the single-binary deployment).
+	Keys *Keys
+	// HTTPClient fetches the JWKS. If nil, a client that does not follow
+	// redirects is used.
+	HTTPClient *http.Client
+	// Now returns the current time. If nil, defaults to time.Now.
+	Now func() time.Time
+	// Leeway is the clock-skew tolerance. If zero, defaults to
+	// [MaxLeeway]; at most [MaxLeeway].
+	Leeway time.Duration
+	// MaxTTL is the longest lifetime (exp − iat) accepted, plus Leeway. If
+	// zero, defaults to [DefaultTTL].
+	MaxTTL time.Duration
+	// MinRefetchInterval is the least time between two JWKS fetches: an
+	// unknown kid triggers at most one fetch per interval, whoever sends
+	// it. If zero, defaults to [DefaultMinRefetchInterval].
+	MinRefetchInterval time.Duration
+	// CacheTTL is how long fetched keys are used before the next request
+	// refreshes them. If a refresh fails, the cached keys keep verifying
+	// until 2×CacheTTL after the last successful fetch; after that every
+	// token fails with [ErrKeysUnavailable]. If zero, defaults to
+	// [DefaultCacheTTL].
+	CacheTTL time.Duration
+	// FetchTimeout bounds one JWKS request. If zero, defaults to
+	// [DefaultFetchTimeout].
+	FetchTimeout time.Duration
+	// Logger receives JWKS fetch failures and rejections (as classes,
+	// never tokens or upstream error text). If nil, discards.
+	Logger *slog.Logger
+}
+
+// Verifier checks service tokens for the CRM API. Safe for concurrent use.
+type Verifier struct {
+	opts   VerifierOptions
+	logger *slog.Logger
+	client *http.Client
+
+	cur atomic.Pointer[keySet] // last successfully fetched keys
+
+	mu          sync.Mutex // serialises fetches; guards the fields below
+	lastAttempt time.Time
+	lastErr     error
+}
+
+// keySet is one fetched JWKS.
+type keySet struct {
+	keys      map[string]*rsa.PublicKey
+	fetchedAt time.Time
+}
+
+// NewVerifier returns a Verifier. It fetches nothing until the first
+// Verify.
+func NewVerifier(opts VerifierOptions) (*Verifier, error) {
+	if opts.Issuer == "" {
+		return nil, errors.New("new service token verifier: issuer is required")
+	}
+	if (opts.JWKSURL == "") == (opts.Keys == nil) {
+		return nil, errors.New("new service token verifier: set exactly one of jwks url and keys")
+	}
+	if opts.Audience == "" {
+		opts.Audience = DefaultAudience
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Leeway == 0 {
+		opts.Leeway = MaxLeeway
+	}
+	if opts.Leeway < 0 || opts.Leeway > MaxLeeway {
+		return nil, fmt.Errorf("new service token verifier: leeway %s outside (0, %s]", opts.Leeway, MaxLeeway)
+	}
+	if opts.MaxTTL == 0 {
+		opts.MaxTTL = DefaultTTL
+	}
+	if opts.MaxTTL < 0 || opts.MaxTTL > MaxTTL {
+		return nil, fmt.Errorf("new service token verifier: max ttl %s outside (0, %s]", opts.MaxTTL, MaxTTL)
+	}
+	if opts.MinRefetchInterval == 0 {
+		opts.MinRefetchInterval = DefaultMinRefetchInterval
+	}
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = DefaultCacheTTL
+	}
+	if opts.FetchTimeout == 0 {
+		opts.FetchTimeout = DefaultFetchTimeout
+	}
+	if opts.MinRefetchInterval < 0 || opts.CacheTTL < 0 || opts.FetchTimeout < 0 {
+		return nil, errors.New("new service token verifier: negative interval")
+	}
+	v := &Verifier{opts: opts, logger: opts.Logger, client: opts.HTTPClient}
+	if v.logger == nil {
+		v.logger = slog.New(slog.DiscardHandler)
+	}
+	if v.client == nil {
+		v.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	return v, nil
+}
+
+func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, reason) }
+
+// Verify checks raw and returns its claims. Every failure wraps
+// [ErrInvalidToken]; one caused by unreachable keys also wraps
+// [ErrKeysUnavailable]. It may fetch the JWKS (bounded by FetchTimeout,
+// and not cancelled with ctx, so that one impatient caller cannot fail the
+// fetch for everyone).
+func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
+	return v.verify(ctx, raw, v.opts.Now())
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (Claims, error) {
+	if len(raw) > maxTokenBytes {
+		return Claims{}, invalid("oversized")
+	}
+	// Compact serialisation only: three base64url segments, nothing else
+	// (no whitespace, padding, JSON serialisation or extra segments).
+	if strings.Count(raw, ".") != 2 || strings.IndexFunc(raw, notCompactChar) >= 0 {
+		return Claims{}, invalid("malformed")
+	}
+	head, rest, _ := strings.Cut(raw, ".")
+	body, sig, _ := strings.Cut(rest, ".")
+	// The header is checked before any key lookup, so a token that could
+	// never verify does not cost a JWKS fetch.
+	kid, err := checkHeader(head)
+	if err != nil {
+		return Claims{}, err
+	}
+	pub, err := v.key(ctx, kid, now)
+	if err != nil {
+		return Claims{}, err
+	}
+	sigBytes, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	if err != nil || len(sigBytes) != pub.Size() {
+		return Claims{}, invalid("signature encoding")
+	}
+	// RS256 is fixed here, never taken from the header, and the key is an
+	// *rsa.PublicKey: HS256 "signed" with the public key (CVE-2015-9235)
+	// has nothing to be checked against.
+	if err := jwt.SigningMethodRS256.Verify(raw[:len(head)+1+len(body)], sigBytes, pub); err != nil {
+		return Claims{}, invalid("signature")
+	}
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(body)
+	if err != nil {
+		return Claims{}, invalid("payload encoding")
+	}
+	return v.validateClaims(payload, now)
+}
+
+// checkHeader decodes the JOSE header strictly and returns its kid. Only
+// RS256 with typ svc+jwt is accepted; crit and key-source headers (jku,
+// x5u, jwk, x5c) are refused, since keys come only from the configured
+// JWKS (RFC 8725 §2.1, §3.10; RFC 7515 §4.1.11).
+func checkHeader(seg string) (string, error) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	if err != nil {
+		return "", invalid("header encoding")
+	}
+	m, err := decodeObjectStrict(b)
+	if err != nil {
+		return "", invalid("header: " + err.Error())
+	}
+	var alg, typ, kid string
+	for name, raw := range m {
+		var dst *string
+		switch name {
+		case "alg":
+			dst = &alg
+		case "typ":
+			dst = &typ
+		case "kid":
+			dst = &kid
+		case "crit", "jku", "x5u", "jwk", "x5c", "b64", "zip", "enc":
+			return "", invalid("header " + name + " not allowed")
+		default:
+			continue
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return "", invalid("header " + name)
+		}
+	}
+	switch {
+	case alg != "RS256":
+		return "", invalid("algorithm")
+	case typ != ServiceType:
+		return "", invalid("typ")
+	case !validKeyID(kid):
+		return "", invalid("kid")
+	}
+	return kid, nil
+}
+
+func notCompactChar(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+}
+
+// validateClaims decodes the payload strictly (duplicate keys rejected,
+// names matched exactly) and checks every claim (RFC 8725 §3.8–3.9).
+func (v *Verifier) validateClaims(payload []byte, now time.Time) (Claims, error) {
+	m, err := decodeObjectStrict(payload)
+	if err != nil {
+		return Claims{}, invalid("claims: " + err.Error())
+	}
+	var c Claims
+	var iss, aud string
+	var nbf time.Time
+	str := func(name string, required bool, dst *string) error {
+		raw, ok := m[name]
+		if !ok {
+			if required {
+				return invalid("missing " + name)
+			}
+			return nil
+		}
+		// A non-empty JSON string only: aud as an array, a numeric tenant
+		// or null (which leaves dst empty) are refused, not coerced.
+		if err := json.Unmarshal(raw, dst); err != nil || *dst == "" {
+			return invalid("bad " + name)
+		}
+		return nil
+	}
+	num := func(name string, required bool, dst *time.Time) error {
+		raw, ok := m[name]
+		if !ok {
+			if required {
+				return invalid("missing " + name)
+			}
+			return nil
+		}
+		var f float64
+		if err := json.Unmarshal(raw, &f); err != nil || math.IsInf(f, 0) || f < 0 || f > 1e11 || f != math.Trunc(f) {
+			return invalid("bad " + name)
+		}
+		*dst = time.Unix(int64(f), 0)
+		return nil
+	}
+	for _, err := range []error{
+		str("iss", true, &iss), str("aud", true, &aud), str("sub", true, &c.Subject),
+		str("tenant", true, &c.TenantID), str("jti", true, &c.JTI), str("client_id", false, &c.ClientID),
+		num("iat", true, &c.IssuedAt), num("exp", true, &c.ExpiresAt), num("nbf", false, &nbf),
+	} {
+		if err != nil {
+			return Claims{}, err
+		}
+	}
+	if iss != v.opts.Issuer {
+		return Claims{}, invalid("issuer")
+	}
+	if aud != v.opts.Audience {
+		return Claims{}, invalid("audience")
+	}
+	leeway := v.opts.Leeway
+	switch {
+	case !now.Before(c.ExpiresAt.Add(leeway)):
+		return Claims{}, invalid("expired")
+	case c.IssuedAt.After(now.Add(leeway)):
+		return Claims{}, invalid("issued in the future")
+	case !c.ExpiresAt.After(c.IssuedAt):
+		return Claims{}, invalid("exp not after iat")
+	case c.ExpiresAt.Sub(c.IssuedAt) > v.opts.MaxTTL+leeway:
+		return Claims{}, invalid("lifetime too long")
+	case !nbf.IsZero() && nbf.After(now.Add(leeway)):
+		return Claims{}, invalid("not yet valid")
+	}
+	return c, nil
+}
+
+// decodeObjectStrict decodes one JSON object into its members, rejecting
+// duplicate member names (encoding/json would silently keep the last) and
+// anything that is not exactly one object. Member names are matched
+// exactly by the caller, so case variants ("Tenant") are simply unknown.
+// (A copy of internal/token's decoder, kept private to each package.)
+func decodeObjectStrict(b []byte) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return nil, errors.New("not an object")
+	}
+	if topLevelMembers(b) != len(m) {
+		return nil, errors.New("duplicate member")
+	}
+	return m, nil
+}
+
+// topLevelMembers counts the members of the top-level object in b, which
+// must be valid JSON. It allocates nothing.
+func topLevelMembers(b []byte) int {
+	depth, members := 0, 0
+	inString, escaped, expectName := false, false, false
+	for _, c := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			if depth == 1 && expectName {
+				members++
+				expectName = false
+			}
+		case '{':
+			depth++
+			expectName = depth == 1
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			expectName = depth == 1
+		}
+	}
+	return members
+}
