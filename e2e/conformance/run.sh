@@ -5,6 +5,15 @@
 # revisions 2025-11-25 and 2026-07-28, each checked against its committed
 # expected-failures baseline.
 #
+# The fixture server runs behind the product's auth stack (fixtureserver
+# -auth: bearer middleware, access-token verification, revocation check), so
+# /mcp answers only requests with a valid access token. The suite, which
+# speaks no OAuth, reaches it through e2e/authproxy, a loopback reverse proxy
+# that adds the server's minted token and forwards everything else (Host and
+# Origin included) unchanged. Before the suite runs, the script checks that
+# the server itself refuses a request without a token (401 with a
+# WWW-Authenticate resource_metadata challenge), so the auth is really on.
+#
 # Usage: e2e/conformance/run.sh
 #
 # Environment:
@@ -44,48 +53,63 @@ for rev in "${revisions[@]}"; do
 done
 
 work="$(mktemp -d)"
-server_pid=""
+pids=()
 cleanup() {
-	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
+	local pid
+	for pid in "${pids[@]}"; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-echo "==> building fixture server"
-(cd "$repo" && go build -o "$work/fixtureserver" ./e2e/conformance/fixtureserver)
+echo "==> building fixture server and auth proxy"
+(cd "$repo" && go build -o "$work/fixtureserver" ./e2e/conformance/fixtureserver &&
+	go build -o "$work/authproxy" ./e2e/authproxy)
 
-echo "==> starting fixture server"
-"$work/fixtureserver" -addr 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
-server_pid=$!
-
-url=""
-for _ in $(seq 1 100); do
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		echo "run.sh: fixture server exited early:" >&2
-		cat "$work/server.err" >&2
-		exit 1
-	fi
-	line="$(head -n 1 "$work/server.out" 2>/dev/null || true)"
-	if [[ "$line" == "listening on "* ]]; then
-		url="${line#listening on }"
-		break
-	fi
-	sleep 0.1
-done
-if [[ -z "$url" ]]; then
-	echo "run.sh: fixture server did not report its address" >&2
+# start NAME CMD...: runs CMD in the background with its output in
+# $work/NAME.{out,err} and sets addr to what its first stdout line,
+# "listening on URL", names.
+addr=""
+start() {
+	local name="$1" pid line
+	shift
+	"$@" >"$work/$name.out" 2>"$work/$name.err" &
+	pid=$!
+	pids+=("$pid")
+	addr=""
+	for _ in $(seq 1 100); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "run.sh: $name exited early:" >&2
+			cat "$work/$name.err" >&2
+			exit 1
+		fi
+		line="$(head -n 1 "$work/$name.out" 2>/dev/null || true)"
+		if [[ "$line" == "listening on "* ]]; then
+			addr="${line#listening on }"
+			return
+		fi
+		sleep 0.1
+	done
+	echo "run.sh: $name did not report its address" >&2
 	exit 1
-fi
+}
 
-# Wait until the server answers a JSON-RPC ping.
-ready=""
-for _ in $(seq 1 50); do
-	if "$node" -e '
+echo "==> starting fixture server (auth required) and auth proxy"
+start fixtureserver "$work/fixtureserver" -addr 127.0.0.1:0 -auth -token-file "$work/token"
+server_url="$addr"
+start authproxy "$work/authproxy" -v -listen 127.0.0.1:0 -target "${server_url%/mcp}" -token-file "$work/token"
+url="$addr/mcp"
+
+# post_ping URL: POSTs a JSON-RPC ping without credentials and prints the
+# status and the WWW-Authenticate header.
+post_ping() {
+	"$node" -e '
 		fetch(process.argv[1], {
 			method: "POST",
 			headers: {
@@ -95,18 +119,39 @@ for _ in $(seq 1 50); do
 			},
 			body: JSON.stringify({jsonrpc: "2.0", id: 1, method: "ping"}),
 			signal: AbortSignal.timeout(2000),
-		}).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1));
-	' "$url"; then
+		}).then(r => {
+			console.log(r.status + " " + (r.headers.get("www-authenticate") || ""));
+			process.exit(r.ok ? 0 : 1);
+		}, () => process.exit(1));
+	' "$1"
+}
+
+# Wait until the server answers a JSON-RPC ping through the proxy.
+ready=""
+for _ in $(seq 1 50); do
+	if post_ping "$url" >/dev/null; then
 		ready=1
 		break
 	fi
 	sleep 0.2
 done
 if [[ -z "$ready" ]]; then
-	echo "run.sh: fixture server at $url does not answer" >&2
+	echo "run.sh: fixture server does not answer through the proxy at $url" >&2
+	cat "$work/fixtureserver.err" "$work/authproxy.err" >&2
 	exit 1
 fi
-echo "==> fixture server ready at $url"
+
+# Without the proxy, the server must refuse the same request.
+direct="$(post_ping "$server_url" || true)"
+want_challenge="Bearer resource_metadata=\"${server_url%/mcp}/.well-known/oauth-protected-resource/mcp\""
+if [[ "$direct" != "401 $want_challenge"* ]]; then
+	echo "run.sh: the fixture server answered a request without a token with" >&2
+	echo "  $direct" >&2
+	echo "run.sh: want 401 with WWW-Authenticate: $want_challenge" >&2
+	exit 1
+fi
+echo "==> fixture server at $server_url requires a token (without one: $direct)"
+echo "==> suite runs through the auth proxy at $url"
 
 rm -rf "$results"
 mkdir -p "$results"
@@ -135,6 +180,16 @@ for rev in "${revisions[@]}"; do
 		status=1
 	fi
 done
+
+if [[ $status -ne 0 ]]; then
+	for name in fixtureserver authproxy; do
+		if [[ -s "$work/$name.err" ]]; then
+			echo
+			echo "==> $name stderr"
+			cat "$work/$name.err"
+		fi
+	done
+fi
 
 echo
 echo "==> summary (results in $results)"

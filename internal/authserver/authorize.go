@@ -208,7 +208,7 @@ func (s *Server) proceed(w http.ResponseWriter, r *http.Request, tx string, req 
 		http.Redirect(w, r, "/login?tx="+url.QueryEscape(tx), http.StatusSeeOther)
 		return
 	}
-	user, err := s.opts.Users.UserByID(ctx, sess.UserID)
+	user, err := s.opts.Users.UserByID(ctx, sess.TenantID, sess.UserID)
 	if errors.Is(err, identity.ErrNotFound) {
 		_ = s.opts.Store.DeleteSession(ctx, sessHash)
 		http.Redirect(w, r, "/login?tx="+url.QueryEscape(tx), http.StatusSeeOther)
@@ -314,7 +314,7 @@ func (s *Server) consent(w http.ResponseWriter, r *http.Request) {
 		s.redirectError(w, r, taken.RedirectURI, taken.State, "access_denied", "the user denied the request")
 		return
 	}
-	user, err := s.opts.Users.UserByID(ctx, sess.UserID)
+	user, err := s.opts.Users.UserByID(ctx, sess.TenantID, sess.UserID)
 	if err != nil {
 		s.errorPageReq(w, r, http.StatusForbidden, msgForbidden)
 		return

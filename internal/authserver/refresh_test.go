@@ -312,14 +312,14 @@ func (u *removableUsers) remove(id string) {
 	u.gone[id] = true
 }
 
-func (u *removableUsers) UserByID(ctx context.Context, id string) (identity.User, error) {
+func (u *removableUsers) UserByID(ctx context.Context, tenantID, id string) (identity.User, error) {
 	u.mu.Lock()
 	gone := u.gone[id]
 	u.mu.Unlock()
 	if gone {
 		return identity.User{}, identity.ErrNotFound
 	}
-	return u.Directory.UserByID(ctx, id)
+	return u.Directory.UserByID(ctx, tenantID, id)
 }
 
 // protectedResource is /mcp as the app builds it: the bearer middleware with

@@ -174,7 +174,7 @@ func (s *Server) exchangeCode(r *http.Request, form url.Values) (map[string]any,
 	if !ac.ExpiresAt.After(s.opts.Now()) {
 		return nil, errInvalidGrant("the code is invalid, expired or already used")
 	}
-	user, err := s.opts.Users.UserByID(ctx, ac.UserID)
+	user, err := s.opts.Users.UserByID(ctx, ac.TenantID, ac.UserID)
 	if errors.Is(err, identity.ErrNotFound) {
 		return nil, errInvalidGrant("the user no longer exists")
 	}
@@ -253,7 +253,7 @@ func (s *Server) refresh(r *http.Request, form url.Values) (map[string]any, erro
 		}
 		fam.Scopes = sc
 	}
-	if _, err := s.opts.Users.UserByID(ctx, fam.UserID); err != nil {
+	if _, err := s.opts.Users.UserByID(ctx, fam.TenantID, fam.UserID); err != nil {
 		if errors.Is(err, identity.ErrNotFound) {
 			_ = s.opts.Store.RevokeFamily(ctx, fam.ID)
 			return nil, errInvalidGrant("the user no longer exists")

@@ -69,8 +69,9 @@ type Directory interface {
 	// Authenticate returns the user with this email and password, or
 	// ErrBadCredentials.
 	Authenticate(ctx context.Context, email, password string) (User, error)
-	// UserByID returns the user, or ErrNotFound (also for a disabled user).
-	UserByID(ctx context.Context, id string) (User, error)
+	// UserByID returns the user of tenantID with this id, or ErrNotFound
+	// (also for a disabled user, or a user of another tenant).
+	UserByID(ctx context.Context, tenantID, id string) (User, error)
 }
 
 // Params are argon2id cost parameters.

@@ -51,8 +51,14 @@ func TestMemoryDirectory(t *testing.T) {
 	if !errors.Is(errWrong, identity.ErrBadCredentials) || !errors.Is(errUnknown, identity.ErrBadCredentials) || errWrong.Error() != errUnknown.Error() {
 		t.Errorf("unknown user and wrong password must look the same: %v / %v", errWrong, errUnknown)
 	}
-	if _, err := d.UserByID(ctx, "u2"); !errors.Is(err, identity.ErrNotFound) {
+	if _, err := d.UserByID(ctx, "t1", "u2"); !errors.Is(err, identity.ErrNotFound) {
 		t.Errorf("UserByID(unknown) = %v", err)
+	}
+	if _, err := d.UserByID(ctx, "t2", "u1"); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("UserByID(other tenant) = %v", err)
+	}
+	if u, err := d.UserByID(ctx, "t1", "u1"); err != nil || u.Email != "alice@example.com" {
+		t.Errorf("UserByID = %+v, %v", u, err)
 	}
 }
 

@@ -55,11 +55,11 @@ func (m *Memory) Authenticate(_ context.Context, email, password string) (User, 
 }
 
 // UserByID implements [Directory].
-func (m *Memory) UserByID(_ context.Context, id string) (User, error) {
+func (m *Memory) UserByID(_ context.Context, tenantID, id string) (User, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	u, ok := m.byID[id]
-	if !ok {
+	if !ok || u.TenantID != tenantID {
 		return User{}, ErrNotFound
 	}
 	return u, nil
