@@ -75,7 +75,7 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		debug.SetGCPercent(400)
 	}
 
-	a, err := app.New(cfg, app.Options{Logger: logger})
+	a, err := app.New(cfg, app.Options{Logger: logger, Progress: stdout})
 	if err != nil {
 		fmt.Fprintln(stderr, "crm-mcp:", err)
 		return 1

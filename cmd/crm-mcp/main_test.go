@@ -48,7 +48,7 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "CRM_MCP_ADDR=127.0.0.1:0", "CRM_MCP_DATA_DIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), "CRM_MCP_ADDR=127.0.0.1:0", "CRM_MCP_DATA_DIR="+t.TempDir(), "CRM_MCP_DEMO_PEOPLE=10")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -61,13 +61,20 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 	exited := make(chan error, 1)
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
+	// The first start seeds the demo data and says so, then prints the
+	// banner naming the listen address.
 	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() {
-		t.Fatalf("no banner; stderr:\n%s", stderr.String())
+	var m []string
+	var seen []string
+	for m == nil && lines.Scan() {
+		seen = append(seen, lines.Text())
+		m = regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(lines.Text())
 	}
-	m := regexp.MustCompile(`serving on (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(lines.Text())
 	if m == nil {
-		t.Fatalf("banner %q does not name the listen address", lines.Text())
+		t.Fatalf("no banner naming the listen address in %q; stderr:\n%s", seen, stderr.String())
+	}
+	if !strings.Contains(strings.Join(seen, "\n"), "seeding demo data") {
+		t.Errorf("first start did not report seeding: %q", seen)
 	}
 	go func() {
 		_, _ = io.Copy(io.Discard, stdout)

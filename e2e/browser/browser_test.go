@@ -86,9 +86,10 @@ func startApp(t *testing.T) string {
 	}
 	base := "http://" + ln.Addr().String()
 	vars := map[string]string{
-		"CRM_MCP_ADDR":       ln.Addr().String(),
-		"CRM_MCP_PUBLIC_URL": base,
-		"CRM_MCP_DATA_DIR":   t.TempDir(),
+		"CRM_MCP_ADDR":        ln.Addr().String(),
+		"CRM_MCP_PUBLIC_URL":  base,
+		"CRM_MCP_DATA_DIR":    t.TempDir(),
+		"CRM_MCP_DEMO_PEOPLE": "12",
 	}
 	cfg, err := config.Load(nil, func(k string) string { return vars[k] }, io.Discard)
 	if err != nil {
@@ -96,7 +97,8 @@ func startApp(t *testing.T) string {
 		t.Fatalf("config.Load: %v", err)
 	}
 	a, err := app.New(cfg, app.Options{
-		Users: identity.NewMemory(identity.Params{Time: 1, Memory: 1024, Threads: 1}, demo.Users...),
+		PasswordParams: identity.Params{Time: 1, Memory: 1024, Threads: 1},
+		Users:          identity.NewMemory(identity.Params{Time: 1, Memory: 1024, Threads: 1}, demo.Users...),
 	})
 	if err != nil {
 		ln.Close()

@@ -74,9 +74,10 @@ func startServer(t *testing.T) *server {
 	}
 	base := "http://" + ln.Addr().String()
 	vars := map[string]string{
-		"CRM_MCP_ADDR":       ln.Addr().String(),
-		"CRM_MCP_PUBLIC_URL": base,
-		"CRM_MCP_DATA_DIR":   t.TempDir(),
+		"CRM_MCP_ADDR":        ln.Addr().String(),
+		"CRM_MCP_PUBLIC_URL":  base,
+		"CRM_MCP_DATA_DIR":    t.TempDir(),
+		"CRM_MCP_DEMO_PEOPLE": "12",
 	}
 	cfg, err := config.Load(nil, func(k string) string { return vars[k] }, io.Discard)
 	if err != nil {
@@ -93,7 +94,8 @@ func startServer(t *testing.T) *server {
 		Text string `json:"text"`
 	}
 	a, err := app.New(cfg, app.Options{
-		Logger: logger,
+		PasswordParams: identity.Params{Time: 1, Memory: 1024, Threads: 1},
+		Logger:         logger,
 		Register: func(srv *mcp.Server) {
 			mcp.AddTool(srv, &mcp.Tool{Name: pingTool, Description: "Answer pong."},
 				func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, pingOut, error) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -26,10 +27,12 @@ import (
 	"github.com/crm-mcp/crm-mcp/internal/bearer"
 	"github.com/crm-mcp/crm-mcp/internal/cimd"
 	"github.com/crm-mcp/crm-mcp/internal/config"
+	"github.com/crm-mcp/crm-mcp/internal/crmtools"
 	"github.com/crm-mcp/crm-mcp/internal/demo"
 	"github.com/crm-mcp/crm-mcp/internal/identity"
 	"github.com/crm-mcp/crm-mcp/internal/mcpserver"
 	"github.com/crm-mcp/crm-mcp/internal/obs"
+	"github.com/crm-mcp/crm-mcp/internal/servicetoken"
 	"github.com/crm-mcp/crm-mcp/internal/state"
 	memstate "github.com/crm-mcp/crm-mcp/internal/state/memory"
 	redisstate "github.com/crm-mcp/crm-mcp/internal/state/redis"
@@ -55,6 +58,12 @@ type Options struct {
 	Users identity.Directory
 	// Now is the clock of the authorization server. If nil, time.Now.
 	Now func() time.Time
+	// PasswordParams are the argon2id costs for seeded demo passwords. If
+	// zero, identity.DefaultParams (tests use cheaper ones).
+	PasswordParams identity.Params
+	// Progress receives start-up progress for a person (demo seeding). If
+	// nil, discarded.
+	Progress io.Writer
 }
 
 // App is one running crm-mcp serve process.
@@ -64,41 +73,73 @@ type App struct {
 	mcp      *mcpserver.Server
 	auth     *authserver.Server
 	store    state.Store
+	crm      *crmBackend
 	handler  http.Handler
 	draining atomic.Bool
 }
 
-// New builds the application from cfg.
-func New(cfg *config.Config, opts Options) (*App, error) {
+// New builds the application from cfg. On the first start with demo users
+// enabled it seeds the demo data, which takes a while.
+func New(cfg *config.Config, opts Options) (_ *App, err error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.PasswordParams == (identity.Params{}) {
+		opts.PasswordParams = identity.DefaultParams
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	var closers []func() error
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				_ = closers[i]()
+			}
+		}
+	}()
 	store, err := newStore(cfg)
 	if err != nil {
 		return nil, err
 	}
+	closers = append(closers, store.Close)
 	ring, err := keyRing(cfg)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	access, err := token.NewAccessIssuer(ring, token.AccessOptions{Issuer: cfg.PublicURL, Audience: cfg.MCPURL(), Now: opts.Now})
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
+
+	ctx := context.Background()
+	crmStore, err := openCRMStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, crmStore.Close)
+	if cfg.DemoUsers {
+		if err := seedDemo(ctx, crmStore, cfg.DemoPeople, opts.PasswordParams, opts.Progress); err != nil {
+			return nil, err
+		}
+	}
+	svcKeys, err := servicetoken.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "service-keys.pem"))
+	if err != nil {
+		return nil, err
+	}
+	backend, err := newCRMBackend(crmStore, svcKeys, cfg.PublicURL, logger)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() error { return backend.server.Close() })
+
 	users := opts.Users
 	if users == nil {
-		var seed []identity.SeedUser
-		if cfg.DemoUsers {
-			seed = demo.Users
-		}
-		users = identity.NewMemory(identity.DefaultParams, seed...)
+		users = identity.NewStoreDirectory(crmStore, opts.PasswordParams)
 	}
 	fetcher, err := newCIMDFetcher(cfg)
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
 	auth, err := authserver.New(authserver.Options{
@@ -113,9 +154,17 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 		Logger:        logger,
 	})
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
+	deps := crmtools.Deps{CRM: backend.client, Snapshots: store, Logger: logger, RequestID: obs.RequestIDFrom, Now: opts.Now}
+	register := func(s *mcp.Server) {
+		crmtools.Register(s, deps)
+		if opts.Register != nil {
+			opts.Register(s)
+		}
+	}
+	scopes := crmtools.Scopes()
+	maps.Copy(scopes, opts.ToolScopes)
 	guard := mcpserver.GuardOptions{
 		AllowedOrigins: append([]string{cfg.PublicOrigin()}, cfg.AllowedOrigins...),
 		AllowedHosts:   append([]string{cfg.PublicHost()}, cfg.AllowedHosts...),
@@ -124,18 +173,17 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	}
 	srv, err := mcpserver.New(mcpserver.Options{
 		Implementation:      &mcp.Implementation{Name: "crm-mcp", Title: "crm-mcp recruitment CRM", Version: Version},
-		Register:            opts.Register,
-		StreamingTools:      opts.StreamingTools,
+		Register:            register,
+		StreamingTools:      append(crmtools.Streaming(), opts.StreamingTools...),
 		Guard:               guard,
-		ToolScopes:          opts.ToolScopes,
+		ToolScopes:          scopes,
 		ResourceMetadataURL: auth.MetadataURL(),
 		Logger:              logger,
 	})
 	if err != nil {
-		store.Close()
 		return nil, err
 	}
-	a := &App{cfg: cfg, logger: logger, mcp: srv, auth: auth, store: store}
+	a := &App{cfg: cfg, logger: logger, mcp: srv, auth: auth, store: store, crm: backend}
 	protected := bearer.Middleware(bearer.Options{
 		Verifier:            access,
 		Revocations:         store,
@@ -190,8 +238,13 @@ func newCIMDFetcher(cfg *config.Config) (*cimd.Fetcher, error) {
 	return cimd.New(cimd.Options{AllowAddrs: allow})
 }
 
-// Close releases the app's resources (the state store).
-func (a *App) Close() error { return a.store.Close() }
+// Close releases the app's resources: the CRM API listener, the CRM store
+// and the state store. Serve calls it after draining.
+func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(a.crm.close(ctx), a.store.Close())
+}
 
 // Handler is the root HTTP handler with every middleware applied.
 func (a *App) Handler() http.Handler { return a.handler }
@@ -228,11 +281,19 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	checks := map[string]string{"mcp": "ok", "state": "ok", "crm": "ok"}
+	ready := true
 	if err := a.store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not_ready", "checks": map[string]string{"mcp": "ok", "state": "unavailable"}})
+		checks["state"], ready = "unavailable", false
+	}
+	if err := a.crm.store.Ping(ctx); err != nil {
+		checks["crm"], ready = "unavailable", false
+	}
+	if !ready {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not_ready", "checks": checks})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": map[string]string{"mcp": "ok", "state": "ok"}})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -275,6 +336,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve http: %w", err)
+	}
+	if err := a.Close(); err != nil {
+		a.logger.Warn("closing resources failed", "err_type", fmt.Sprintf("%T", err))
 	}
 	a.logger.Info("shutdown complete", "waited", time.Since(start))
 	return nil

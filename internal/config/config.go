@@ -57,6 +57,15 @@ type Config struct {
 	// RedisURL selects Redis for shared state (redis://[:password@]host:port/db).
 	// If empty, state is in memory (single process).
 	RedisURL Secret
+	// DatabaseURL selects PostgreSQL for the CRM data
+	// (postgres://user@host:5432/db). If empty, SQLite in DataDir.
+	DatabaseURL Secret
+	// DatabaseOwnerURL connects as the schema owner to run migrations
+	// (the application role may not own the tables: row-level security).
+	// If empty, migrations are not run at start.
+	DatabaseOwnerURL Secret
+	// DemoPeople is how many people per demo tenant the first start seeds.
+	DemoPeople int
 	// DemoUsers seeds the demo logins. Default: on for a loopback bind only,
 	// since their passwords are public.
 	DemoUsers bool
@@ -171,6 +180,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs.StringVar(&c.DataDir, "data-dir", env("CRM_MCP_DATA_DIR", "./data"), "directory for local data: token keys (CRM_MCP_DATA_DIR)")
 	tokenKeys := fs.String("token-keys", "", "access-token key ring kid:base64url,... (CRM_MCP_TOKEN_KEYS; prefer the variable: flags show in ps)")
 	redisURL := fs.String("redis-url", "", "Redis URL for shared state (CRM_MCP_REDIS_URL)")
+	databaseURL := fs.String("database-url", "", "PostgreSQL URL for the CRM data; default SQLite in the data dir (CRM_MCP_DATABASE_URL)")
+	demoPeople := fs.Int64("demo-people", integer("CRM_MCP_DEMO_PEOPLE", 5000), "people per demo tenant seeded on the first start (CRM_MCP_DEMO_PEOPLE)")
 	demoUsers := fs.String("demo-users", env("CRM_MCP_DEMO_USERS", "auto"), "seed demo logins: auto (loopback bind only), true, false (CRM_MCP_DEMO_USERS)")
 	cimdAllow := fs.String("cimd-allow-cidrs", env("CRM_MCP_CIMD_ALLOW_CIDRS", ""), "tests only: CIDRs CIMD may fetch from despite SSRF rules (CRM_MCP_CIMD_ALLOW_CIDRS)")
 
@@ -182,6 +193,12 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	}
 	c.TokenKeys = Secret(firstNonEmpty(*tokenKeys, getenv("CRM_MCP_TOKEN_KEYS")))
 	c.RedisURL = Secret(firstNonEmpty(*redisURL, getenv("CRM_MCP_REDIS_URL")))
+	c.DatabaseURL = Secret(firstNonEmpty(*databaseURL, getenv("CRM_MCP_DATABASE_URL")))
+	c.DatabaseOwnerURL = Secret(getenv("CRM_MCP_DATABASE_OWNER_URL"))
+	c.DemoPeople = int(*demoPeople)
+	if c.DemoPeople < 1 || c.DemoPeople > 1_000_000 {
+		errs = append(errs, fmt.Errorf("CRM_MCP_DEMO_PEOPLE: %d is outside 1-1000000", c.DemoPeople))
+	}
 	c.CIMDAllowCIDRs = splitList(*cimdAllow)
 	switch strings.ToLower(*demoUsers) {
 	case "auto":
@@ -259,6 +276,11 @@ func (c *Config) validate(maxHeader int64) []error {
 			errs = append(errs, fmt.Errorf("CRM_MCP_REDIS_URL: %q is not a redis:// or rediss:// URL", RedactURL(c.RedisURL.Reveal())))
 		}
 	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL.Reveal()); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("CRM_MCP_DATABASE_URL: %q is not a postgres:// URL", RedactURL(c.DatabaseURL.Reveal())))
+		}
+	}
 	for _, cidr := range c.CIMDAllowCIDRs {
 		if _, err := netip.ParsePrefix(cidr); err != nil {
 			errs = append(errs, fmt.Errorf("CRM_MCP_CIMD_ALLOW_CIDRS: %q is not a CIDR", cidr))
@@ -310,6 +332,9 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("data_dir", c.DataDir),
 		slog.Bool("token_keys_set", c.TokenKeys != ""),
 		slog.String("redis_url", RedactURL(c.RedisURL.Reveal())),
+		slog.String("database_url", RedactURL(c.DatabaseURL.Reveal())),
+		slog.Bool("database_owner_url_set", c.DatabaseOwnerURL != ""),
+		slog.Int("demo_people", c.DemoPeople),
 		slog.Bool("demo_users", c.DemoUsers),
 		slog.Any("cimd_allow_cidrs", c.CIMDAllowCIDRs),
 	)

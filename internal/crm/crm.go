@@ -335,6 +335,8 @@ type Tenants interface {
 
 // Users of a tenant.
 type Users interface {
+	// CreateUser stores u in the tenant, under u.ID if set (administration
+	// and seeding), else a new id. ErrConflict if the email is taken.
 	CreateUser(ctx context.Context, tenantID string, u User) (User, error)
 	GetUser(ctx context.Context, tenantID, id string) (User, error)
 	ListUsers(ctx context.Context, tenantID string) ([]User, error)

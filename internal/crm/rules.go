@@ -174,3 +174,32 @@ func ClampLimit(n int) int {
 	}
 	return n
 }
+
+// ValidRole reports whether r is a user role.
+func ValidRole(r Role) bool { return r == RoleAdmin || r == RoleRecruiter || r == RoleViewer }
+
+// Validate checks a tenant about to be stored.
+func (t Tenant) Validate() error {
+	if err := checkText("id", t.ID, MaxNameLen, false); err != nil {
+		return err
+	}
+	return checkText("name", t.Name, MaxNameLen, true)
+}
+
+// Validate checks a user about to be stored: an email with one @, a name
+// and a role.
+func (u User) Validate() error {
+	if err := checkText("email", u.Email, MaxItemLen, true); err != nil {
+		return err
+	}
+	if at := strings.Index(u.Email, "@"); at <= 0 || at != strings.LastIndex(u.Email, "@") || at == len(u.Email)-1 || strings.ContainsAny(u.Email, " \t\r\n") {
+		return invalidf("email is malformed")
+	}
+	if err := checkText("name", u.Name, MaxNameLen, true); err != nil {
+		return err
+	}
+	if !ValidRole(u.Role) {
+		return invalidf("role must be admin, recruiter or viewer")
+	}
+	return nil
+}
