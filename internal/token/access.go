@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/crm-mcp/crm-mcp/internal/jsonstrict"
 )
 
 // ErrInvalidToken is wrapped by every verification failure. The wrapped
@@ -179,7 +181,7 @@ func checkHeader(seg string) (string, error) {
 	if err != nil {
 		return "", invalid("header encoding")
 	}
-	m, err := decodeObjectStrict(b)
+	m, err := jsonstrict.DecodeObject(b)
 	if err != nil {
 		return "", invalid("header: " + err.Error())
 	}
@@ -220,7 +222,7 @@ func notCompactChar(r rune) bool {
 // validateClaims decodes the payload strictly (duplicate keys rejected,
 // names matched exactly) and checks every claim against our expectations.
 func (a *AccessIssuer) validateClaims(payload []byte) (AccessClaims, error) {
-	m, err := decodeObjectStrict(payload)
+	m, err := jsonstrict.DecodeObject(payload)
 	if err != nil {
 		return AccessClaims{}, invalid("claims: " + err.Error())
 	}
@@ -286,57 +288,4 @@ func (a *AccessIssuer) validateClaims(payload []byte) (AccessClaims, error) {
 		c.Scopes = strings.Fields(scope)
 	}
 	return c, nil
-}
-
-// decodeObjectStrict decodes one JSON object into its members, rejecting
-// duplicate member names (encoding/json would silently keep the last) and
-// anything that is not exactly one object. Member names are matched
-// exactly by the caller, so case variants ("Tenant") are simply unknown.
-func decodeObjectStrict(b []byte) (map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil || m == nil {
-		return nil, errors.New("not an object")
-	}
-	if topLevelMembers(b) != len(m) {
-		return nil, errors.New("duplicate member")
-	}
-	return m, nil
-}
-
-// topLevelMembers counts the members of the top-level object in b, which
-// must be valid JSON. It allocates nothing.
-func topLevelMembers(b []byte) int {
-	depth, members := 0, 0
-	inString, escaped, expectName := false, false, false
-	for _, c := range b {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-			if depth == 1 && expectName {
-				members++
-				expectName = false
-			}
-		case '{':
-			depth++
-			expectName = depth == 1
-		case '[':
-			depth++
-		case '}', ']':
-			depth--
-		case ',':
-			expectName = depth == 1
-		}
-	}
-	return members
 }
