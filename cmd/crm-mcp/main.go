@@ -1,5 +1,7 @@
 // Command crm-mcp is the recruitment CRM's MCP server. With no subcommand it
-// runs "serve": the whole system in one process.
+// runs "serve": the whole system in one process. "api" runs the CRM's
+// internal API alone (for scale-out); "seed" fills the CRM store with the
+// demo data.
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/crm-mcp/crm-mcp/internal/app"
@@ -23,9 +26,13 @@ const usage = `usage: crm-mcp [command] [flags]
 
 commands:
   serve     serve MCP on Streamable HTTP (the default)
+  api       serve the CRM's internal API alone, verifying service tokens
+            against the JWKS serve publishes
+  seed      seed the demo tenants, logins and generated data into the
+            CRM store (skips tenants already there)
   version   print the version
 
-Run "crm-mcp serve -h" for the flags; every flag also has a CRM_MCP_*
+Run "crm-mcp <command> -h" for the flags; every flag also has a CRM_MCP_*
 environment variable.
 `
 
@@ -41,6 +48,10 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	switch cmd {
 	case "serve":
 		return serve(args, getenv, stdout, stderr)
+	case "api":
+		return apiRole(args, getenv, stdout, stderr)
+	case "seed":
+		return seed(args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crm-mcp", app.Version)
 		return 0
@@ -94,5 +105,87 @@ func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		logger.Error("server stopped with error", "err_type", fmt.Sprintf("%T", errors.Unwrap(err)))
 		return 1
 	}
+	return 0
+}
+
+// apiRole runs the CRM API alone until SIGINT or SIGTERM, then drains.
+func apiRole(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := config.LoadAPI(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "crm-mcp api:", err)
+		return 2
+	}
+	level, _ := obs.ParseLevel(cfg.LogLevel) // validated by config.LoadAPI
+	logger, err := obs.NewLogger(stderr, cfg.LogFormat, level)
+	if err != nil {
+		fmt.Fprintln(stderr, "crm-mcp api:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := app.NewAPI(ctx, cfg, app.APIOptions{Logger: logger})
+	if err != nil {
+		fmt.Fprintln(stderr, "crm-mcp api:", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = a.Close()
+		fmt.Fprintf(stderr, "crm-mcp api: listen on %s: %v\n", cfg.Addr, err)
+		return 1
+	}
+	a.PrintBanner(stdout, ln.Addr().String())
+	logger.Info("configuration", "config", cfg)
+	if cfg.Store.DatabaseURL == "" {
+		logger.Warn("crm store is SQLite: run one api process on this host only; set CRM_MCP_DATABASE_URL for replicas")
+	}
+	if err := a.Serve(ctx, ln); err != nil {
+		logger.Error("server stopped with error", "err_type", fmt.Sprintf("%T", errors.Unwrap(err)))
+		return 1
+	}
+	return 0
+}
+
+// seed fills the CRM store with the demo data and says what it did.
+func seed(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := config.LoadSeed(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "crm-mcp seed:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	store, err := app.OpenCRMStore(ctx, cfg.Store)
+	if err != nil {
+		fmt.Fprintln(stderr, "crm-mcp seed:", err)
+		return 1
+	}
+	defer store.Close()
+	fmt.Fprintf(stdout, "crm-mcp seed: %s\n", cfg.Store.Describe())
+	res, err := app.SeedDemo(ctx, store, app.SeedOptions{PeoplePerTenant: cfg.People, TenantIDs: cfg.TenantIDs, Progress: stdout})
+	if err != nil {
+		// Seeding is not one transaction: a tenant cut short stays
+		// incomplete, and a later run skips it as present.
+		fmt.Fprintln(stderr, "crm-mcp seed:", err)
+		if len(res.Seeded) > 0 {
+			fmt.Fprintf(stderr, "crm-mcp seed: completed before the error: %s\n", strings.Join(res.Seeded, ", "))
+		}
+		fmt.Fprintln(stderr, "crm-mcp seed: the tenant being seeded may be incomplete; seed into an empty store to start over")
+		return 1
+	}
+	if len(res.Seeded) > 0 {
+		fmt.Fprintf(stdout, "  seeded: %s (%d people each)\n", strings.Join(res.Seeded, ", "), cfg.People)
+	}
+	if len(res.Skipped) > 0 {
+		fmt.Fprintf(stdout, "  already seeded, left as they are: %s\n", strings.Join(res.Skipped, ", "))
+	}
+	fmt.Fprintln(stdout, "  demo logins (public passwords: never on a server reachable by others):")
+	app.PrintDemoLogins(stdout, cfg.TenantIDs)
 	return 0
 }

@@ -114,13 +114,13 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 	}
 
 	ctx := context.Background()
-	crmStore, err := openCRMStore(ctx, cfg)
+	crmStore, err := OpenCRMStore(ctx, cfg.CRMStore())
 	if err != nil {
 		return nil, err
 	}
 	closers = append(closers, crmStore.Close)
 	if cfg.DemoUsers {
-		if err := seedDemo(ctx, crmStore, cfg.DemoPeople, opts.PasswordParams, opts.Progress); err != nil {
+		if _, err := SeedDemo(ctx, crmStore, SeedOptions{PeoplePerTenant: cfg.DemoPeople, PasswordParams: opts.PasswordParams, Progress: opts.Progress}); err != nil {
 			return nil, err
 		}
 	}
@@ -255,6 +255,9 @@ func (a *App) routes(mcpHandler http.Handler) http.Handler {
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
 	a.auth.Mount(mux)
+	// The public keys of the service tokens, for a separately deployed CRM
+	// API (crm-mcp api) to verify them.
+	mux.Handle("GET "+config.JWKSPath, servicetoken.JWKSHandler(a.crm.keys))
 	// Every method reaches the MCP handler (behind bearer authentication)
 	// so that it answers 405 with Allow itself.
 	mux.Handle("/mcp", mcpHandler)

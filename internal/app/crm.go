@@ -8,7 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/crm-mcp/crm-mcp/internal/config"
@@ -28,16 +28,17 @@ import (
 // API replica), and the client the tools use.
 type crmBackend struct {
 	store  crm.Store
+	keys   *servicetoken.Keys // published at /.well-known/jwks.json
 	client *api.Client
 	server *http.Server
 	ln     net.Listener
 }
 
-// openCRMStore opens PostgreSQL when CRM_MCP_DATABASE_URL is set (running
+// OpenCRMStore opens PostgreSQL when CRM_MCP_DATABASE_URL is set (running
 // the migrations first as the owner when CRM_MCP_DATABASE_OWNER_URL is
 // set; the application role itself may not own the tables), else the
-// embedded SQLite file in the data dir.
-func openCRMStore(ctx context.Context, cfg *config.Config) (crm.Store, error) {
+// embedded SQLite file in the data dir. The caller closes the store.
+func OpenCRMStore(ctx context.Context, cfg config.CRMStore) (crm.Store, error) {
 	if cfg.DatabaseURL != "" {
 		if cfg.DatabaseOwnerURL != "" {
 			if err := postgres.Migrate(ctx, cfg.DatabaseOwnerURL.Reveal()); err != nil {
@@ -46,7 +47,7 @@ func openCRMStore(ctx context.Context, cfg *config.Config) (crm.Store, error) {
 		}
 		return postgres.Open(ctx, cfg.DatabaseURL.Reveal(), postgres.Options{})
 	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "crm.db"), sqlite.Options{})
+	return sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{})
 }
 
 // newCRMBackend starts the CRM API on a loopback listener over store. The
@@ -61,20 +62,7 @@ func newCRMBackend(store crm.Store, keys *servicetoken.Keys, issuer string, logg
 	if err != nil {
 		return nil, err
 	}
-	srv, err := api.NewServer(api.Options{
-		Store:  store,
-		Logger: logger,
-		Authenticate: func(next http.Handler) http.Handler {
-			return servicetoken.Middleware(verifier, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				c, ok := servicetoken.FromContext(r.Context())
-				if !ok {
-					http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
-					return
-				}
-				next.ServeHTTP(w, r.WithContext(api.WithIdentity(r.Context(), api.Identity{TenantID: c.TenantID, UserID: c.Subject})))
-			}))
-		},
-	})
+	srv, err := api.NewServer(api.Options{Store: store, Logger: logger, Authenticate: serviceTokenAuth(verifier)})
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +83,22 @@ func newCRMBackend(store crm.Store, keys *servicetoken.Keys, issuer string, logg
 		return minter.Mint(ctx, servicetoken.Subject{UserID: p.UserID, TenantID: p.TenantID, ClientID: p.ClientID})
 	}
 	client := api.NewClient("http://"+ln.Addr().String(), &http.Client{Timeout: 30 * time.Second}, tokens)
-	return &crmBackend{store: store, client: client, server: hs, ln: ln}, nil
+	return &crmBackend{store: store, keys: keys, client: client, server: hs, ln: ln}, nil
+}
+
+// serviceTokenAuth is the CRM API's Authenticate middleware: the caller's
+// identity comes only from a service token v accepts.
+func serviceTokenAuth(v *servicetoken.Verifier) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return servicetoken.Middleware(v, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, ok := servicetoken.FromContext(r.Context())
+			if !ok {
+				http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(api.WithIdentity(r.Context(), api.Identity{TenantID: c.TenantID, UserID: c.Subject})))
+		}))
+	}
 }
 
 func (b *crmBackend) close(ctx context.Context) error {
@@ -103,23 +106,92 @@ func (b *crmBackend) close(ctx context.Context) error {
 	return errors.Join(err, b.store.Close())
 }
 
-// seedDemo fills an empty store with the demo tenants, users (their public
-// demo passwords hashed with argon2id) and generated recruiting data.
-func seedDemo(ctx context.Context, store crm.Store, peoplePerTenant int, params identity.Params, out io.Writer) error {
-	if _, err := store.UserByEmail(ctx, demo.Users[0].Email); err == nil {
-		return nil // already seeded
-	} else if !errors.Is(err, crm.ErrNotFound) {
-		return fmt.Errorf("check demo data: %w", err)
+// SeedOptions configures [SeedDemo].
+type SeedOptions struct {
+	// PeoplePerTenant is how many people are generated per tenant. If
+	// zero, defaults to 5000.
+	PeoplePerTenant int
+	// TenantIDs are the demo tenants to seed. If empty, every tenant of
+	// demo.TenantIDs.
+	TenantIDs []string
+	// PasswordParams are the argon2id costs of the demo passwords. If
+	// zero, identity.DefaultParams.
+	PasswordParams identity.Params
+	// Progress receives progress for a person. If nil, discarded.
+	Progress io.Writer
+}
+
+// SeedResult says what [SeedDemo] did, by tenant id.
+type SeedResult struct {
+	Seeded  []string // created now: tenant, users and generated data
+	Skipped []string // present already, left alone
+}
+
+// SeedDemo fills store with the demo tenants, their users (the public demo
+// passwords hashed with argon2id) and generated recruiting data. It is
+// idempotent per tenant: a tenant that exists is skipped, never touched.
+// The generated data of a tenant is the same whichever subset is seeded.
+// It is not one transaction: on an error the result lists what was done,
+// and the tenant being seeded is left incomplete.
+func SeedDemo(ctx context.Context, store crm.Store, opts SeedOptions) (SeedResult, error) {
+	if opts.PeoplePerTenant == 0 {
+		opts.PeoplePerTenant = 5000
 	}
-	start := time.Now()
-	fmt.Fprintf(out, "  seeding demo data (%d people per tenant, once)...\n", peoplePerTenant)
-	byTenant := map[string][]crm.User{}
-	for _, id := range demo.TenantIDs {
-		if _, err := store.CreateTenant(ctx, crm.Tenant{ID: id, Name: demo.Tenants[id]}); err != nil {
-			return fmt.Errorf("seed tenant: %w", err)
+	if len(opts.TenantIDs) == 0 {
+		opts.TenantIDs = demo.TenantIDs
+	}
+	if opts.PasswordParams == (identity.Params{}) {
+		opts.PasswordParams = identity.DefaultParams
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	var (
+		res  SeedResult
+		todo []string
+	)
+	for _, id := range opts.TenantIDs {
+		if _, ok := demo.Tenants[id]; !ok {
+			return res, fmt.Errorf("seed demo data: unknown demo tenant %q", id)
+		}
+		switch _, err := store.GetTenant(ctx, id); {
+		case err == nil:
+			res.Skipped = append(res.Skipped, id)
+		case errors.Is(err, crm.ErrNotFound):
+			todo = append(todo, id)
+		default:
+			return SeedResult{}, fmt.Errorf("check demo data: %w", err)
 		}
 	}
+	if len(todo) == 0 {
+		return res, nil
+	}
+	start := time.Now()
+	fmt.Fprintf(opts.Progress, "  seeding demo data (%d people per tenant, once)...\n", opts.PeoplePerTenant)
+	now := time.Now().UTC().Truncate(24 * time.Hour)
+	for _, id := range todo {
+		if err := seedTenant(ctx, store, id, opts.PeoplePerTenant, opts.PasswordParams, now); err != nil {
+			return res, err
+		}
+		res.Seeded = append(res.Seeded, id)
+	}
+	fmt.Fprintf(opts.Progress, "  seeded in %s\n", time.Since(start).Round(100*time.Millisecond))
+	return res, nil
+}
+
+// seedTenant creates one demo tenant, its users and its generated data.
+// The generator's seed is the tenant's position in demo.TenantIDs, so the
+// data does not depend on which tenants are seeded together.
+func seedTenant(ctx context.Context, store crm.Store, id string, people int, params identity.Params, now time.Time) error {
+	t, err := store.CreateTenant(ctx, crm.Tenant{ID: id, Name: demo.Tenants[id]})
+	if err != nil {
+		return fmt.Errorf("seed tenant: %w", err)
+	}
+	var users []crm.User
 	for _, su := range demo.Users {
+		if su.TenantID != id {
+			continue
+		}
 		u, err := store.CreateUser(ctx, su.TenantID, crm.User{
 			ID: su.ID, TenantID: su.TenantID, Email: su.Email, Name: su.Name, Role: crm.Role(su.Role),
 			PasswordHash: identity.HashPassword(su.Password, params),
@@ -127,18 +199,21 @@ func seedDemo(ctx context.Context, store crm.Store, peoplePerTenant int, params 
 		if err != nil {
 			return fmt.Errorf("seed user: %w", err)
 		}
-		byTenant[su.TenantID] = append(byTenant[su.TenantID], u)
+		users = append(users, u)
 	}
-	for i, id := range demo.TenantIDs {
-		t, err := store.GetTenant(ctx, id)
-		if err != nil {
-			return fmt.Errorf("seed: %w", err)
-		}
-		err = gen.Generate(ctx, gen.Config{Seed: uint64(i + 1), PeoplePerTenant: peoplePerTenant, Now: time.Now().UTC().Truncate(24 * time.Hour)}, t, byTenant[id], store)
-		if err != nil {
-			return fmt.Errorf("seed demo data: %w", err)
-		}
+	seed := uint64(slices.Index(demo.TenantIDs, id) + 1)
+	if err := gen.Generate(ctx, gen.Config{Seed: seed, PeoplePerTenant: people, Now: now}, t, users, store); err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
 	}
-	fmt.Fprintf(out, "  seeded in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// PrintDemoLogins lists the demo logins of the given tenants (all if
+// none) for a person. Their passwords are public.
+func PrintDemoLogins(w io.Writer, tenantIDs []string) {
+	for _, u := range demo.Users {
+		if len(tenantIDs) == 0 || slices.Contains(tenantIDs, u.TenantID) {
+			fmt.Fprintf(w, "    %-22s %-18s %s, %s\n", u.Email, u.Password, u.Role, demo.Tenants[u.TenantID])
+		}
+	}
 }

@@ -5,7 +5,6 @@
 package config
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -133,37 +131,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	fs := flag.NewFlagSet("crm-mcp serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 
-	var errs []error
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	dur := func(name string, def time.Duration) time.Duration {
-		raw := getenv(name)
-		if raw == "" {
-			return def
-		}
-		d, err := time.ParseDuration(raw)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not a duration (e.g. 30s)", name, raw))
-			return def
-		}
-		return d
-	}
-	integer := func(name string, def int64) int64 {
-		raw := getenv(name)
-		if raw == "" {
-			return def
-		}
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q is not an integer", name, raw))
-			return def
-		}
-		return n
-	}
+	l := &loader{getenv: getenv}
+	env, dur, integer := l.env, l.dur, l.integer
 
 	fs.StringVar(&c.Addr, "addr", env("CRM_MCP_ADDR", "127.0.0.1:8080"), "listen address (CRM_MCP_ADDR)")
 	fs.StringVar(&c.PublicURL, "public-url", env("CRM_MCP_PUBLIC_URL", "http://localhost:8080"), "public base URL (CRM_MCP_PUBLIC_URL)")
@@ -188,6 +157,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	errs := l.errs
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
 	}
@@ -226,19 +196,8 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 
 func (c *Config) validate(maxHeader int64) []error {
 	var errs []error
-	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("CRM_MCP_ADDR: %q is not host:port", c.Addr))
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		errs = append(errs, fmt.Errorf("CRM_MCP_ADDR: port %q is not 0–65535", port))
-	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("CRM_MCP_PUBLIC_URL: %q is not an http(s) URL", RedactURL(c.PublicURL)))
-	} else if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
-		errs = append(errs, fmt.Errorf("CRM_MCP_PUBLIC_URL: %q must be scheme://host[:port] without path, query or credentials", RedactURL(c.PublicURL)))
-	} else if u.Scheme == "http" && !isLoopbackName(u.Hostname()) {
-		// OAuth 2.1 §1.5: tokens travel only over TLS, except on loopback.
-		errs = append(errs, fmt.Errorf("CRM_MCP_PUBLIC_URL: %q must use https unless the host is loopback", c.PublicURL))
-	}
+	errs = append(errs, validateAddr("CRM_MCP_ADDR", c.Addr)...)
+	errs = append(errs, validatePublicURL("CRM_MCP_PUBLIC_URL", c.PublicURL)...)
 	for _, o := range c.AllowedOrigins {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			errs = append(errs, fmt.Errorf("CRM_MCP_ALLOWED_ORIGINS: %q is not scheme://host[:port]", o))
@@ -252,48 +211,27 @@ func (c *Config) validate(maxHeader int64) []error {
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		errs = append(errs, fmt.Errorf("CRM_MCP_MAX_BODY_BYTES: %d is outside 1024–67108864", c.MaxBodyBytes))
 	}
-	if maxHeader < 4<<10 || maxHeader > 1<<20 {
-		errs = append(errs, fmt.Errorf("CRM_MCP_MAX_HEADER_BYTES: %d is outside 4096–1048576", maxHeader))
-	}
-	positive := map[string]time.Duration{
-		"CRM_MCP_READ_HEADER_TIMEOUT": c.ReadHeaderTimeout,
-		"CRM_MCP_READ_TIMEOUT":        c.ReadTimeout,
-		"CRM_MCP_IDLE_TIMEOUT":        c.IdleTimeout,
-		"CRM_MCP_SHUTDOWN_TIMEOUT":    c.ShutdownTimeout,
-	}
-	for _, name := range []string{"CRM_MCP_READ_HEADER_TIMEOUT", "CRM_MCP_READ_TIMEOUT", "CRM_MCP_IDLE_TIMEOUT", "CRM_MCP_SHUTDOWN_TIMEOUT"} {
-		if d := positive[name]; d <= 0 || d > time.Hour {
-			errs = append(errs, fmt.Errorf("%s: %s is outside (0, 1h]", name, d))
-		}
-	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("CRM_MCP_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
-	}
+	errs = append(errs, validateMaxHeader(maxHeader)...)
+	errs = append(errs, validateDurations([]namedDuration{
+		{"CRM_MCP_READ_HEADER_TIMEOUT", c.ReadHeaderTimeout},
+		{"CRM_MCP_READ_TIMEOUT", c.ReadTimeout},
+		{"CRM_MCP_IDLE_TIMEOUT", c.IdleTimeout},
+		{"CRM_MCP_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+	})...)
+	errs = append(errs, validateLogLevel(c.LogLevel)...)
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL.Reveal()); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("CRM_MCP_REDIS_URL: %q is not a redis:// or rediss:// URL", RedactURL(c.RedisURL.Reveal())))
 		}
 	}
-	if c.DatabaseURL != "" {
-		if u, err := url.Parse(c.DatabaseURL.Reveal()); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("CRM_MCP_DATABASE_URL: %q is not a postgres:// URL", RedactURL(c.DatabaseURL.Reveal())))
-		}
-	}
+	errs = append(errs, validateDatabaseURL(c.DatabaseURL)...)
 	for _, cidr := range c.CIMDAllowCIDRs {
 		if _, err := netip.ParsePrefix(cidr); err != nil {
 			errs = append(errs, fmt.Errorf("CRM_MCP_CIMD_ALLOW_CIDRS: %q is not a CIDR", cidr))
 		}
 	}
-	if c.DataDir == "" {
-		errs = append(errs, errors.New("CRM_MCP_DATA_DIR: must not be empty"))
-	}
-	switch c.LogFormat {
-	case "json", "text":
-	default:
-		errs = append(errs, fmt.Errorf("CRM_MCP_LOG_FORMAT: %q is not json or text", c.LogFormat))
-	}
+	errs = append(errs, validateDataDir(c.DataDir)...)
+	errs = append(errs, validateLogFormat(c.LogFormat)...)
 	return errs
 }
 
