@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/crm-mcp/crm-mcp/internal/cimd"
 	"github.com/crm-mcp/crm-mcp/internal/identity"
@@ -26,6 +27,7 @@ type clientInfo struct {
 	Dynamic      bool   // registered through /register: unverified
 	Metadata     bool   // a Client ID Metadata Document client
 	AuthMethod   string
+	LastUsedAt   time.Time
 }
 
 var errUnknownClient = errors.New("unknown client")
@@ -54,7 +56,7 @@ func (s *Server) lookupClient(ctx context.Context, id string) (clientInfo, error
 	case err != nil:
 		return clientInfo{}, err
 	}
-	return clientInfo{ID: c.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, SecretHash: c.SecretHash, Dynamic: c.Dynamic, AuthMethod: c.TokenEndpointAuthMethod}, nil
+	return clientInfo{ID: c.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, SecretHash: c.SecretHash, Dynamic: c.Dynamic, AuthMethod: c.TokenEndpointAuthMethod, LastUsedAt: c.LastUsedAt}, nil
 }
 
 func (s *Server) displayNameFor(r *http.Request, clientID string) string {

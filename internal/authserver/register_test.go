@@ -248,3 +248,23 @@ func TestClientTTL(t *testing.T) {
 	tr := e.token(url.Values{"grant_type": {"authorization_code"}, "code": {strings.Repeat("c", 43)}, "code_verifier": {newPKCE().verifier}, "client_id": {c.id}})
 	assertOAuthError(t, tr, http.StatusUnauthorized, "invalid_client")
 }
+
+// TestClientKeptAliveByUse: a registration used now and then never expires;
+// /token extends it at most once a day (the touch is throttled, since a
+// 90-day expiry needs no finer update).
+func TestClientKeptAliveByUse(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	c := e.publicClient("Alive", "https://c1.example/cb")
+	for range 3 {
+		e.clock.Advance(authserver.ClientTTL - 24*time.Hour)
+		p := newPKCE()
+		code := e.browser().code(c, p, "", u1Email, u1Pass)
+		e.exchange(c, code, p)
+	}
+	// 267 days after registration the client still works...
+	p := newPKCE()
+	e.exchange(c, e.browser().code(c, p, "", u1Email, u1Pass), p)
+	// ...and expires 90 days after its last use.
+	e.clock.Advance(authserver.ClientTTL + time.Second)
+	assertErrorPage(t, e.browser().authorize(authzParams(c, newPKCE(), "")), http.StatusBadRequest)
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/crm-mcp/crm-mcp/internal/identity"
 	"github.com/crm-mcp/crm-mcp/internal/state"
@@ -16,6 +17,10 @@ import (
 )
 
 const maxTokenBody = 16 << 10
+
+// clientTouchInterval is how stale a client's LastUsedAt may get before
+// /token extends its registration again.
+const clientTouchInterval = 24 * time.Hour
 
 // readForm parses an application/x-www-form-urlencoded body within a size
 // limit and refuses repeated parameters (OAuth 2.1 §3.2: parameters MUST
@@ -283,8 +288,11 @@ func (s *Server) tokenResponse(fam state.Family, rt string) (map[string]any, err
 }
 
 // touchClient keeps a used dynamic registration alive (90 days unused).
+// A 90-day expiry needs at most one touch a day, so a client used within
+// the last day is not written again: that saves a store round trip on
+// almost every /token call.
 func (s *Server) touchClient(r *http.Request, ci clientInfo) {
-	if ci.Metadata {
+	if ci.Metadata || s.opts.Now().Sub(ci.LastUsedAt) < clientTouchInterval {
 		return
 	}
 	_ = s.opts.Store.TouchClient(r.Context(), ci.ID, s.opts.Now(), ClientTTL)
