@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Limits on stored text, shared by every backend and the API.
@@ -17,6 +18,19 @@ const (
 	MaxLimit    = 1000   // search results per query
 	DefaultPage = 20
 )
+
+// MinTime and MaxTime bound every time a record holds (due dates, activity
+// times, start dates): far outside any recruiting use, and inside what
+// every backend can store without overflow.
+var (
+	MinTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// validTime reports whether t is zero or within MinTime..MaxTime.
+func validTime(t time.Time) bool {
+	return t.IsZero() || (!t.Before(MinTime) && !t.After(MaxTime))
+}
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
@@ -156,6 +170,9 @@ func (a Activity) Validate() error {
 	if a.OccurredAt.IsZero() {
 		return invalidf("occurred at is required")
 	}
+	if !validTime(a.OccurredAt) {
+		return invalidf("occurred at is outside 1900-2200")
+	}
 	return checkText("summary", a.Summary, MaxTextLen, true)
 }
 
@@ -163,6 +180,9 @@ func (a Activity) Validate() error {
 func (t Task) Validate() error {
 	if t.AssigneeID == "" {
 		return invalidf("a task needs an assignee")
+	}
+	if !validTime(t.DueAt) {
+		return invalidf("due date is outside 1900-2200")
 	}
 	return checkText("title", t.Title, MaxNameLen*2, true)
 }

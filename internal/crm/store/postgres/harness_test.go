@@ -2,11 +2,8 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -15,20 +12,19 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/crm-mcp/crm-mcp/internal/crm/store/postgres"
+	"github.com/crm-mcp/crm-mcp/internal/crm/store/postgres/pgtest"
 )
 
-// dsnEnv names the superuser DSN the tests use to create and drop their
-// databases and roles. It must be a URL.
-const dsnEnv = "CRM_MCP_POSTGRES_DSN"
+// The provisioning (the superuser DSN from CRM_MCP_POSTGRES_DSN, skipping
+// or failing without PostgreSQL, fresh databases) lives in package pgtest,
+// which other packages' tests share. This file adds what only these tests
+// need: one owner role per test run (dropped by TestMain) that owns every
+// database of the run.
 
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&connect_timeout=5"
-
-// cluster is the PostgreSQL server the tests share: reached once, with one
-// owner role per test run (dropped by TestMain).
+// cluster is the owner role of this test run.
 var cluster struct {
 	once  sync.Once
 	err   error
-	admin *url.URL
 	owner string
 }
 
@@ -38,63 +34,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func randomName(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-func adminDSN() string {
-	if v := os.Getenv(dsnEnv); v != "" {
-		return v
-	}
-	return defaultDSN
-}
+func randomName(prefix string) string { return pgtest.RandomName(prefix) }
 
 // withDB returns the admin URL pointed at another role and database.
-func withDB(role, db string) string {
-	u := *cluster.admin
-	if role != "" {
-		u.User = url.User(role)
-	}
-	u.Path = "/" + db
-	return u.String()
-}
+func withDB(role, db string) string { return pgtest.WithDB(role, db) }
 
 // admin runs statements as the superuser on the admin database.
-func admin(ctx context.Context, sqls ...string) error {
-	conn, err := pgx.Connect(ctx, cluster.admin.String())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	for _, q := range sqls {
-		if _, err := conn.Exec(ctx, q); err != nil {
-			return fmt.Errorf("%s: %w", q, err)
-		}
-	}
-	return nil
-}
+func admin(ctx context.Context, sqls ...string) error { return pgtest.Admin(ctx, sqls...) }
 
 func setup() {
-	u, err := url.Parse(adminDSN())
-	if err != nil || u.Scheme == "" {
-		cluster.err = fmt.Errorf("%s is not a URL", dsnEnv)
+	if cluster.err = pgtest.Reachable(); cluster.err != nil {
 		return
 	}
-	cluster.admin = u
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	owner := randomName("crm_test_owner_")
 	// The owner is a plain role, as in production: no superuser, no
-	// BYPASSRLS, no CREATEROLE, so the app role is created here.
-	cluster.err = admin(ctx,
-		`CREATE ROLE `+owner+` LOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS`,
-		`DO $$ BEGIN
-			CREATE ROLE `+postgres.AppRole+` LOGIN NOSUPERUSER NOBYPASSRLS;
-		EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-		END $$`)
-	if cluster.err == nil {
+	// BYPASSRLS, no CREATEROLE, so the app role is created by pgtest.
+	owner := randomName("crm_test_owner_")
+	if cluster.err = pgtest.CreateOwner(ctx, owner); cluster.err == nil {
 		cluster.owner = owner
 	}
 }
@@ -117,23 +74,11 @@ func teardown() {
 // cannot be reached.
 func need(tb testing.TB) {
 	tb.Helper()
+	pgtest.Need(tb)
 	cluster.once.Do(setup)
-	if cluster.err == nil {
-		return
+	if cluster.err != nil {
+		tb.Fatalf("PostgreSQL at %s: create the test owner role: %v", pgtest.Redact(pgtest.AdminDSN()), cluster.err)
 	}
-	msg := fmt.Sprintf("PostgreSQL not reachable at %s (set %s to a superuser URL): %v", redact(adminDSN()), dsnEnv, cluster.err)
-	if os.Getenv("CRM_MCP_REQUIRE_SERVICES") == "1" {
-		tb.Fatal(msg + " (CRM_MCP_REQUIRE_SERVICES=1)")
-	}
-	tb.Skip(msg + "; start PostgreSQL or set CRM_MCP_REQUIRE_SERVICES=1 to make this a failure")
-}
-
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "(unparsable)"
-	}
-	return u.Redacted()
 }
 
 // db is one fresh database of this test run.
@@ -148,25 +93,8 @@ type db struct {
 func newDB(tb testing.TB) db {
 	tb.Helper()
 	need(tb)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	name := randomName("crm_test_")
-	if err := admin(ctx, `CREATE DATABASE `+name+` OWNER `+cluster.owner); err != nil {
-		tb.Fatalf("create database: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := admin(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			tb.Errorf("drop database: %v", err)
-		}
-	})
-	return db{
-		name:     name,
-		ownerDSN: withDB(cluster.owner, name),
-		appDSN:   withDB(postgres.AppRole, name),
-		superDSN: withDB("", name),
-	}
+	d := pgtest.NewDBOwnedBy(tb, cluster.owner)
+	return db{name: d.Name, ownerDSN: d.OwnerDSN, appDSN: d.AppDSN, superDSN: d.SuperDSN}
 }
 
 // newMigratedDB is newDB plus Migrate as the owner.

@@ -35,6 +35,9 @@ func (s *Store) AddNote(ctx context.Context, tenantID string, n crm.Note) (crm.N
 	}
 	n.ID, n.TenantID, n.CreatedAt = crm.NewID("not"), tenantID, s.now()
 	err := s.write(ctx, "add note", func(tx *sql.Tx) error {
+		if err := checkUsers(ctx, tx, tenantID, n.AuthorID); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO notes (`+noteCols+`) VALUES (`+placeholders(8)+`)`,
 			n.ID, tenantID, nullStr(n.PersonID), nullStr(n.CompanyID), nullStr(n.JobID), n.Body, n.AuthorID, ts(n.CreatedAt))
 		if err != nil || n.PersonID == "" {
@@ -126,6 +129,9 @@ func (s *Store) LogActivity(ctx context.Context, tenantID string, a crm.Activity
 	}
 	a.ID, a.TenantID, a.CreatedAt, a.OccurredAt = crm.NewID("act"), tenantID, s.now(), a.OccurredAt.UTC()
 	err := s.write(ctx, "log activity", func(tx *sql.Tx) error {
+		if err := checkUsers(ctx, tx, tenantID, a.UserID); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO activities (`+activityCols+`) VALUES (`+placeholders(9)+`)`,
 			a.ID, tenantID, a.Kind, a.PersonID, nullStr(a.JobID), a.Summary, ts(a.OccurredAt), a.UserID, ts(a.CreatedAt))
 		return err

@@ -32,6 +32,9 @@ func (s *Store) CreateCompany(ctx context.Context, tenantID string, c crm.Compan
 	now := s.now()
 	c.ID, c.TenantID, c.CreatedAt, c.UpdatedAt = crm.NewID("cmp"), tenantID, now, now
 	err := s.write(ctx, "create company", func(tx *sql.Tx) error {
+		if err := checkUsers(ctx, tx, tenantID, c.OwnerID); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO companies (`+companyCols+`, industry_norm, location_norm) VALUES (`+placeholders(13)+`)`,
 			c.ID, tenantID, c.Name, c.Domain, c.Industry, c.Location, c.Size, c.Description, c.OwnerID, ts(now), ts(now),
 			strings.ToLower(c.Industry), strings.ToLower(c.Location))
@@ -74,6 +77,11 @@ func (s *Store) UpdateCompany(ctx context.Context, tenantID, id string, patch cr
 		var err error
 		if c, err = getCompany(ctx, tx, tenantID, id); err != nil {
 			return err
+		}
+		if patch.OwnerID != nil {
+			if err := checkUsers(ctx, tx, tenantID, *patch.OwnerID); err != nil {
+				return err
+			}
 		}
 		oldName := c.Name
 		for _, f := range []struct{ dst, src *string }{
@@ -182,6 +190,9 @@ func (s *Store) CreateJob(ctx context.Context, tenantID string, j crm.Job) (crm.
 	now := s.now()
 	j.ID, j.TenantID, j.CreatedAt, j.UpdatedAt = crm.NewID("job"), tenantID, now, now
 	err := s.write(ctx, "create job", func(tx *sql.Tx) error {
+		if err := checkUsers(ctx, tx, tenantID, j.OwnerID); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobCols+`, location_norm) VALUES (`+placeholders(15)+`)`,
 			j.ID, tenantID, j.CompanyID, j.Title, j.Status, j.Location, j.SalaryMin, j.SalaryMax, j.Currency, j.Description,
 			nullStr(j.HiringManagerID), j.OwnerID, ts(now), ts(now), strings.ToLower(j.Location))
@@ -223,6 +234,11 @@ func (s *Store) UpdateJob(ctx context.Context, tenantID, id string, patch crm.Jo
 		var err error
 		if j, err = getJob(ctx, tx, tenantID, id); err != nil {
 			return err
+		}
+		if patch.OwnerID != nil {
+			if err := checkUsers(ctx, tx, tenantID, *patch.OwnerID); err != nil {
+				return err
+			}
 		}
 		for _, f := range []struct{ dst, src *string }{
 			{&j.Title, patch.Title}, {&j.Location, patch.Location}, {&j.Currency, patch.Currency}, {&j.Description, patch.Description},

@@ -68,6 +68,9 @@ func (s *Store) CreatePerson(ctx context.Context, tenantID string, p crm.Person)
 	now := s.now()
 	p.ID, p.TenantID, p.CreatedAt, p.UpdatedAt = crm.NewID("per"), tenantID, now, now
 	err := s.write(ctx, "create person", func(tx *sql.Tx) error {
+		if err := checkUsers(ctx, tx, tenantID, p.OwnerID); err != nil {
+			return err
+		}
 		if err := insertPerson(ctx, tx, p); err != nil {
 			return err
 		}
@@ -181,6 +184,11 @@ func (s *Store) UpdatePerson(ctx context.Context, tenantID, id string, patch crm
 		var err error
 		if p, err = getPerson(ctx, tx, tenantID, id); err != nil {
 			return err
+		}
+		if patch.OwnerID != nil {
+			if err := checkUsers(ctx, tx, tenantID, *patch.OwnerID); err != nil {
+				return err
+			}
 		}
 		for _, f := range []struct {
 			dst *string

@@ -53,6 +53,9 @@ func (s *Store) AddToPipeline(ctx context.Context, tenantID string, a crm.Applic
 	a.ID, a.TenantID, a.CreatedAt, a.UpdatedAt = crm.NewID("app"), tenantID, now, now
 	a.History = []crm.StageChange{{To: a.Stage, At: now, UserID: a.OwnerID, Reason: a.RejectReason}}
 	err := s.write(ctx, "add to pipeline", func(tx *sql.Tx) error {
+		if err := checkUsers(ctx, tx, tenantID, a.OwnerID); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO applications (`+appCols+`) VALUES (`+placeholders(9)+`)`,
 			a.ID, tenantID, a.JobID, a.PersonID, a.Stage, a.RejectReason, a.OwnerID, ts(now), ts(now))
 		if err != nil {
@@ -153,6 +156,9 @@ func (s *Store) MoveStage(ctx context.Context, tenantID, applicationID string, t
 	err := s.write(ctx, "move stage", func(tx *sql.Tx) error {
 		var err error
 		if a, err = getApp(ctx, tx, tenantID, applicationID); err != nil {
+			return err
+		}
+		if err := checkUsers(ctx, tx, tenantID, userID); err != nil {
 			return err
 		}
 		if !crm.CanMove(a.Stage, to) {

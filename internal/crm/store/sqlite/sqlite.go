@@ -248,7 +248,18 @@ func invalid(what string) error { return fmt.Errorf("%s: %w", what, crm.ErrInval
 
 // ---- value helpers
 
-func ts(t time.Time) int64 { return t.UnixNano() }
+// ts stores a time as Unix nanoseconds. Times a record may hold are
+// limited to crm.MinTime..crm.MaxTime by validation; query bounds outside
+// that range are clamped, so they can never overflow int64 and wrap.
+func ts(t time.Time) int64 {
+	switch {
+	case t.Before(crm.MinTime):
+		t = crm.MinTime
+	case t.After(crm.MaxTime):
+		t = crm.MaxTime
+	}
+	return t.UnixNano()
+}
 
 func fromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
 
@@ -256,7 +267,7 @@ func nullTS(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UnixNano()
+	return ts(t)
 }
 
 func fromNullTS(n sql.NullInt64) time.Time {
@@ -305,6 +316,26 @@ func exists(ctx context.Context, q querier, table, tenantID, id string) (bool, e
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// checkUsers returns ErrInvalid unless every non-empty id names a user of
+// the tenant: owners, authors, assignees and actors must exist there, as
+// PostgreSQL's foreign keys enforce (another tenant's user is as unknown as
+// a missing one).
+func checkUsers(ctx context.Context, q querier, tenantID string, ids ...string) error {
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		ok, err := exists(ctx, q, "users", tenantID, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return invalid("unknown user")
+		}
+	}
+	return nil
 }
 
 // querier is what *sql.DB and *sql.Tx share.

@@ -38,6 +38,9 @@ func (s *Store) CreateTask(ctx context.Context, tenantID string, t crm.Task) (cr
 		t.DueAt = t.DueAt.UTC()
 	}
 	err := s.write(ctx, "create task", func(tx *sql.Tx) error {
+		if err := checkUsers(ctx, tx, tenantID, t.AssigneeID); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES (`+placeholders(10)+`)`,
 			t.ID, tenantID, t.Title, nullTS(t.DueAt), false, nil, t.AssigneeID, nullStr(t.PersonID), nullStr(t.JobID), ts(t.CreatedAt))
 		return err
@@ -58,6 +61,9 @@ func (s *Store) CompleteTask(ctx context.Context, tenantID, id, userID string) (
 			return notFound("task")
 		}
 		if err != nil || t.Done {
+			return err
+		}
+		if err := checkUsers(ctx, tx, tenantID, userID); err != nil {
 			return err
 		}
 		t.Done, t.CompletedAt = true, s.now()

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"time"
+
 	"fmt"
 	"slices"
 	"strings"
@@ -391,5 +393,53 @@ var isolationTests = []test{
 		e.wantErr(err, crm.ErrNotFound, "MoveStage canary id")
 		_, err = e.s.CreateUser(e.ctx, e.t1, crm.User{Email: e.u2.Email, Name: e.canary, Role: crm.RoleViewer})
 		e.wantErr(err, crm.ErrConflict, "duplicate email")
+	}},
+}
+
+// referenceTests pin that user references (owners, authors, assignees,
+// actors) must be users of the tenant: another tenant's user is as
+// unknown as a missing one, and nothing is written.
+var referenceTests = []test{
+	{"user references must be the tenant's users", func(e *env) {
+		c := e.company(e.t1, nil)
+		j := e.job(e.t1, c.ID, nil)
+		p := e.person(e.t1, nil)
+		for _, uid := range []string{e.u2.ID, randomID("usr")} {
+			_, err := e.s.CreatePerson(e.ctx, e.t1, crm.Person{Kind: crm.KindCandidate, FirstName: "Owned", OwnerID: uid})
+			e.wantErr(err, crm.ErrInvalid, "CreatePerson with a foreign owner")
+			_, err = e.s.UpdatePerson(e.ctx, e.t1, p.ID, crm.PersonPatch{OwnerID: &uid})
+			e.wantErr(err, crm.ErrInvalid, "UpdatePerson with a foreign owner")
+			_, err = e.s.CreateCompany(e.ctx, e.t1, crm.Company{Name: "Owned", OwnerID: uid})
+			e.wantErr(err, crm.ErrInvalid, "CreateCompany with a foreign owner")
+			_, err = e.s.CreateJob(e.ctx, e.t1, crm.Job{CompanyID: c.ID, Title: "Owned", Status: crm.JobOpen, OwnerID: uid})
+			e.wantErr(err, crm.ErrInvalid, "CreateJob with a foreign owner")
+			_, err = e.s.CreateTask(e.ctx, e.t1, crm.Task{Title: "Owned", AssigneeID: uid})
+			e.wantErr(err, crm.ErrInvalid, "CreateTask with a foreign assignee")
+			_, err = e.s.AddNote(e.ctx, e.t1, crm.Note{PersonID: p.ID, Body: "x", AuthorID: uid})
+			e.wantErr(err, crm.ErrInvalid, "AddNote with a foreign author")
+			_, err = e.s.AddToPipeline(e.ctx, e.t1, crm.Application{JobID: j.ID, PersonID: p.ID, OwnerID: uid})
+			e.wantErr(err, crm.ErrInvalid, "AddToPipeline with a foreign owner")
+		}
+		got, err := e.s.GetPerson(e.ctx, e.t1, p.ID)
+		e.must(err, "GetPerson")
+		if got.OwnerID != p.OwnerID {
+			e.t.Errorf("a refused update changed the owner to %q", got.OwnerID)
+		}
+		res, err := e.s.SearchPeople(e.ctx, e.t1, crm.PeopleQuery{Text: "Owned"})
+		e.must(err, "SearchPeople")
+		if res.Total != 0 {
+			e.t.Errorf("refused creates were stored: %d found", res.Total)
+		}
+	}},
+	{"times outside 1900-2200 are refused", func(e *env) {
+		far := time.Date(2999, 12, 31, 0, 0, 0, 0, time.UTC)
+		_, err := e.s.CreateTask(e.ctx, e.t1, crm.Task{Title: "Far", AssigneeID: e.u1.ID, DueAt: far})
+		e.wantErr(err, crm.ErrInvalid, "CreateTask due 2999")
+		// A far bound in a query is fine and matches what it says.
+		res, err := e.s.SearchPeople(e.ctx, e.t1, crm.PeopleQuery{UpdatedSince: far})
+		e.must(err, "SearchPeople since 2999")
+		if res.Total != 0 {
+			e.t.Errorf("updated since 2999 found %d", res.Total)
+		}
 	}},
 }

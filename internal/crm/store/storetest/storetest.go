@@ -36,6 +36,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Notes", noteTests},
 		{"Tasks", taskTests},
 		{"Isolation", isolationTests},
+		{"References", referenceTests},
 		{"Concurrency", concurrencyTests},
 	}
 	for _, g := range groups {
