@@ -82,7 +82,12 @@ func newCRMBackend(store crm.Store, keys *servicetoken.Keys, issuer string, logg
 		}
 		return minter.Mint(ctx, servicetoken.Subject{UserID: p.UserID, TenantID: p.TenantID, ClientID: p.ClientID})
 	}
-	client := api.NewClient("http://"+ln.Addr().String(), &http.Client{Timeout: 30 * time.Second}, tokens)
+	// A tool fans out to several API calls at once (getPersonInfo makes 6):
+	// keep enough idle connections that each call does not dial anew (the
+	// default keeps 2 per host, which left thousands of sockets in
+	// TIME_WAIT under load).
+	transport := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	client := api.NewClient("http://"+ln.Addr().String(), &http.Client{Timeout: 30 * time.Second, Transport: transport}, tokens)
 	return &crmBackend{store: store, keys: keys, client: client, server: hs, ln: ln}, nil
 }
 
