@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -252,4 +253,35 @@ func TestReuseCacheConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestVerifiedCache: a token verified once is answered from the cache
+// (the minter reuses tokens, so the API sees each one many times), only for
+// the exact token bytes, and never past the token's expiry.
+func TestVerifiedCache(t *testing.T) {
+	clk := newClock(t0)
+	keys := mustKeys(t, keyA())
+	m := newMinter(t, keys, clk, servicetoken.MinterOptions{})
+	raw := mint(t, m, servicetoken.Subject{UserID: "u1", TenantID: "t1"})
+	v := staticVerifier(t, keys, clk)
+	for i := range 3 {
+		if c, err := v.Verify(t.Context(), raw); err != nil || c.TenantID != "t1" {
+			t.Fatalf("verify %d: %+v %v", i, c, err)
+		}
+	}
+	if hits := servicetoken.VerifiedHits(v); hits != 2 {
+		t.Errorf("cache hits = %d, want 2", hits)
+	}
+	// A tampered copy is not served from the cache.
+	tampered := raw[:len(raw)-2] + "AA"
+	if tampered != raw {
+		if _, err := v.Verify(t.Context(), tampered); err == nil {
+			t.Error("a tampered token verified")
+		}
+	}
+	// Past expiry plus leeway the cached token is refused too.
+	clk.Advance(120*time.Second + servicetoken.MaxLeeway)
+	if _, err := v.Verify(t.Context(), raw); !errors.Is(err, servicetoken.ErrInvalidToken) {
+		t.Errorf("expired cached token: %v", err)
+	}
 }

@@ -3,6 +3,7 @@ package servicetoken
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -97,6 +98,15 @@ type VerifierOptions struct {
 	// FetchTimeout bounds one JWKS request. If zero, defaults to
 	// [DefaultFetchTimeout].
 	FetchTimeout time.Duration
+	// VerifiedCacheSize bounds the cache of tokens already verified. The
+	// minter reuses a token per principal for half its life, so the API
+	// sees the same token many times; a hit skips the RSA verification
+	// (~50-70 µs) and is valid only for the exact token bytes until the
+	// token's own expiry. A key dropped from the JWKS therefore stops
+	// tokens it signed only when they expire (at most MaxTTL + leeway). If
+	// zero, 4096; negative disables the cache.
+	VerifiedCacheSize int
+
 	// Logger receives JWKS fetch failures and rejections (as classes,
 	// never tokens or upstream error text). If nil, discards.
 	Logger *slog.Logger
@@ -113,6 +123,51 @@ type Verifier struct {
 	mu          sync.Mutex // serialises fetches; guards the fields below
 	lastAttempt time.Time
 	lastErr     error
+
+	verified verifiedCache
+}
+
+// verifiedCache remembers the claims of verified tokens by the SHA-256 of
+// the token, so no token is kept in memory.
+type verifiedCache struct {
+	mu   sync.Mutex
+	max  int
+	m    map[[32]byte]Claims
+	hits atomic.Int64 // for tests and metrics
+}
+
+func (c *verifiedCache) get(raw string) (Claims, bool) {
+	if c.max <= 0 {
+		return Claims{}, false
+	}
+	key := sha256.Sum256([]byte(raw))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl, ok := c.m[key]
+	if ok {
+		c.hits.Add(1)
+	}
+	return cl, ok
+}
+
+func (c *verifiedCache) put(raw string, cl Claims, now time.Time, leeway time.Duration) {
+	if c.max <= 0 {
+		return
+	}
+	key := sha256.Sum256([]byte(raw))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for k, old := range c.m { // drop expired entries first
+			if !now.Before(old.ExpiresAt.Add(leeway)) {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= c.max {
+			clear(c.m) // bounded: at worst everyone re-verifies once
+		}
+	}
+	c.m[key] = cl
 }
 
 // keySet is one fetched JWKS.
@@ -161,6 +216,11 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		return nil, errors.New("new service token verifier: negative interval")
 	}
 	v := &Verifier{opts: opts, logger: opts.Logger, client: opts.HTTPClient}
+	v.verified.max = opts.VerifiedCacheSize
+	if v.verified.max == 0 {
+		v.verified.max = 4096
+	}
+	v.verified.m = make(map[[32]byte]Claims)
 	if v.logger == nil {
 		v.logger = slog.New(slog.DiscardHandler)
 	}
@@ -178,7 +238,18 @@ func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken,
 // and not cancelled with ctx, so that one impatient caller cannot fail the
 // fetch for everyone).
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
-	return v.verify(ctx, raw, v.opts.Now())
+	now := v.opts.Now()
+	if c, ok := v.verified.get(raw); ok {
+		if now.Before(c.ExpiresAt.Add(v.opts.Leeway)) {
+			return c, nil
+		}
+		return Claims{}, invalid("expired")
+	}
+	c, err := v.verify(ctx, raw, now)
+	if err == nil {
+		v.verified.put(raw, c, now, v.opts.Leeway)
+	}
+	return c, err
 }
 
 func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (Claims, error) {
