@@ -12,6 +12,7 @@ import (
 
 	"github.com/crm-mcp/crm-mcp/internal/authserver"
 	"github.com/crm-mcp/crm-mcp/internal/state"
+	"github.com/crm-mcp/crm-mcp/internal/state/redis/redistest"
 )
 
 // The /token benchmarks call the server's handler in process (no HTTP
@@ -30,8 +31,8 @@ var benchBackends = []struct {
 }{
 	{"memory", nil},
 	{"redis", func(b *testing.B) authserver.Store {
-		srv := startRedis(b)
-		return redisStore(b, srv.addr, redisPrefix())
+		srv := redistest.Start(b)
+		return redisStore(b, srv.Addr, redisPrefix())
 	}},
 }
 

@@ -1,17 +1,9 @@
 package authserver_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
-	"errors"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,89 +11,8 @@ import (
 
 	"github.com/crm-mcp/crm-mcp/internal/authserver"
 	stateredis "github.com/crm-mcp/crm-mcp/internal/state/redis"
+	"github.com/crm-mcp/crm-mcp/internal/state/redis/redistest"
 )
-
-// redisServer is a private redis-server started for one test or benchmark
-// (the helper pattern of internal/state/redis's tests, copied: test code is
-// not importable).
-type redisServer struct {
-	addr string
-	cmd  *exec.Cmd
-	once sync.Once
-}
-
-func (s *redisServer) stop() {
-	s.once.Do(func() {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-	})
-}
-
-var errNoRedis = errors.New("redis-server not found in PATH")
-
-// launchRedis starts redis-server on a free loopback port, no persistence.
-func launchRedis() (*redisServer, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, errNoRedis
-	}
-	for range 3 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction")
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start redis-server: %w", err)
-		}
-		s := &redisServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd}
-		if redisReady(s.addr, 5*time.Second) {
-			return s, nil
-		}
-		s.stop()
-	}
-	return nil, errors.New("redis-server did not become ready")
-}
-
-func redisReady(addr string, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			_ = c.SetDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte("PING\r\n"))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			_ = c.Close()
-			if strings.HasPrefix(line, "+PONG") {
-				return true
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
-}
-
-// startRedis starts a private redis-server and kills it when tb ends.
-// Without a redis-server binary it skips, or fails when
-// CRM_MCP_REQUIRE_SERVICES=1.
-func startRedis(tb testing.TB) *redisServer {
-	tb.Helper()
-	s, err := launchRedis()
-	if errors.Is(err, errNoRedis) {
-		if os.Getenv("CRM_MCP_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("redis-server not found in PATH and CRM_MCP_REQUIRE_SERVICES=1")
-		}
-		tb.Skip("redis-server not found in PATH; install it or set CRM_MCP_REQUIRE_SERVICES=1 to make this a failure")
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(s.stop)
-	return s
-}
 
 // redisStore returns a Redis-backed store with its own go-redis client, as
 // one app instance has.
@@ -122,10 +33,10 @@ func redisPrefix() string { return "t" + strings.ToLower(rand.Text()[:8]) }
 // same public URL, each with its own Redis client, sharing one Redis.
 func twoInstances(t *testing.T, grace time.Duration) (*env, *env) {
 	t.Helper()
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	p := redisPrefix()
-	a := newEnv(t, envOptions{store: redisStore(t, srv.addr, p), refreshGrace: grace})
-	b := newEnv(t, envOptions{store: redisStore(t, srv.addr, p), refreshGrace: grace, issuer: a.issuer})
+	a := newEnv(t, envOptions{store: redisStore(t, srv.Addr, p), refreshGrace: grace})
+	b := newEnv(t, envOptions{store: redisStore(t, srv.Addr, p), refreshGrace: grace, issuer: a.issuer})
 	return a, b
 }
 

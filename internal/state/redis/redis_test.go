@@ -1,15 +1,12 @@
 package redis_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,75 +16,13 @@ import (
 
 	"github.com/crm-mcp/crm-mcp/internal/state"
 	stateredis "github.com/crm-mcp/crm-mcp/internal/state/redis"
+	"github.com/crm-mcp/crm-mcp/internal/state/redis/redistest"
 	"github.com/crm-mcp/crm-mcp/internal/state/statetest"
 )
 
-// server is a private redis-server started for one test.
-type server struct {
-	addr string
-	cmd  *exec.Cmd
-	once sync.Once
-}
-
-// stop kills the server (idempotent).
-func (s *server) stop() {
-	s.once.Do(func() {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-	})
-}
-
-var errNoRedis = errors.New("redis-server not found in PATH")
-
-// launch starts redis-server on a free loopback port without persistence.
-func launch() (*server, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, errNoRedis
-	}
-	for attempt := 0; attempt < 3; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction")
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("start redis-server: %w", err)
-		}
-		s := &server{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd}
-		if waitReady(s.addr, 5*time.Second) {
-			return s, nil
-		}
-		s.stop()
-	}
-	return nil, errors.New("redis-server did not become ready")
-}
-
-// startRedis starts a private redis-server and kills it when tb finishes.
-// Without a redis-server binary it skips, or fails if
-// CRM_MCP_REQUIRE_SERVICES=1.
-func startRedis(tb testing.TB) *server {
-	tb.Helper()
-	s, err := launch()
-	if errors.Is(err, errNoRedis) {
-		if os.Getenv("CRM_MCP_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("redis-server not found in PATH and CRM_MCP_REQUIRE_SERVICES=1")
-		}
-		tb.Skip("redis-server not found in PATH; set CRM_MCP_REQUIRE_SERVICES=1 to make this a failure")
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(s.stop)
-	return s
-}
-
 var (
 	benchOnce sync.Once
-	benchSrv  *server
+	benchSrv  *redistest.Server
 	benchErr  error
 )
 
@@ -101,27 +36,9 @@ func TestMain(m *testing.M) {
 	goredis.SetLogger(quietLogger{})
 	code := m.Run()
 	if benchSrv != nil {
-		benchSrv.stop()
+		benchSrv.Stop()
 	}
 	os.Exit(code)
-}
-
-func waitReady(addr string, within time.Duration) bool {
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			_ = c.SetDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte("PING\r\n"))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			_ = c.Close()
-			if strings.HasPrefix(line, "+PONG") {
-				return true
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
 }
 
 func newClient(tb testing.TB, addr string) *goredis.Client {
@@ -145,16 +62,16 @@ func factory(c goredis.UniversalClient) statetest.NewStore {
 var caps = statetest.Capabilities{FakeClock: false}
 
 func TestConformance(t *testing.T) {
-	srv := startRedis(t)
-	c := newClient(t, srv.addr)
+	srv := redistest.Start(t)
+	c := newClient(t, srv.Addr)
 	// Runs after every (parallel) subtest has finished.
 	t.Cleanup(func() { auditKeyspace(t, c) })
 	statetest.Run(t, factory(c), caps)
 }
 
 func TestConcurrency(t *testing.T) {
-	srv := startRedis(t)
-	c := newClient(t, srv.addr)
+	srv := redistest.Start(t)
+	c := newClient(t, srv.Addr)
 	t.Cleanup(func() { auditKeyspace(t, c) })
 	statetest.RunConcurrency(t, factory(c), caps)
 }
@@ -162,10 +79,10 @@ func TestConcurrency(t *testing.T) {
 // TestTwoInstances is C-03 across instances: two Stores with their own
 // client (two server processes in production) share one Redis.
 func TestTwoInstances(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	p := prefix()
-	a := stateredis.New(newClient(t, srv.addr), stateredis.Options{Prefix: p})
-	b := stateredis.New(newClient(t, srv.addr), stateredis.Options{Prefix: p})
+	a := stateredis.New(newClient(t, srv.Addr), stateredis.Options{Prefix: p})
+	b := stateredis.New(newClient(t, srv.Addr), stateredis.Options{Prefix: p})
 	for range 10 {
 		statetest.ConcurrentConsume(t, []state.Store{a, b}, time.Now, 50)
 	}
@@ -244,8 +161,8 @@ func auditKeyspace(t *testing.T, c *goredis.Client) {
 
 // TestKeyTTLs pins the documented key layout and every TTL (I-01).
 func TestKeyTTLs(t *testing.T) {
-	srv := startRedis(t)
-	c := newClient(t, srv.addr)
+	srv := redistest.Start(t)
+	c := newClient(t, srv.Addr)
 	ctx := t.Context()
 	now := time.Now()
 	s := stateredis.New(c, stateredis.Options{Prefix: "p", Now: func() time.Time { return now }})
@@ -307,8 +224,8 @@ func TestKeyTTLs(t *testing.T) {
 // TestHashTagsShareSlots checks that every multi-key operation's keys hash
 // to one Cluster slot, including with hostile ids.
 func TestHashTagsShareSlots(t *testing.T) {
-	srv := startRedis(t)
-	c := newClient(t, srv.addr)
+	srv := redistest.Start(t)
+	c := newClient(t, srv.Addr)
 	ctx := t.Context()
 	for _, id := range []string{"plain", "{x}", "a}b", "}{", "{", "}", "x{y}z"} {
 		for _, pair := range [][2]string{
@@ -354,13 +271,13 @@ func keySlot(key string) int {
 func TestUnavailable(t *testing.T) {
 	const opTimeout = 200 * time.Millisecond
 
-	srv := startRedis(t)
-	stopped := newClient(t, srv.addr)
+	srv := redistest.Start(t)
+	stopped := newClient(t, srv.Addr)
 	ctx := t.Context()
 	if err := stopped.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	srv.stop()
+	srv.Stop()
 
 	hole, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -478,14 +395,14 @@ func TestNewRejectsBracedPrefix(t *testing.T) {
 // (a benchmark function runs several times with growing b.N).
 func benchStore(b *testing.B) *stateredis.Store {
 	b.Helper()
-	benchOnce.Do(func() { benchSrv, benchErr = launch() })
-	if errors.Is(benchErr, errNoRedis) {
+	benchOnce.Do(func() { benchSrv, benchErr = redistest.Launch() })
+	if errors.Is(benchErr, redistest.ErrNoRedis) {
 		b.Skip("redis-server not found in PATH")
 	}
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
-	return stateredis.New(newClient(b, benchSrv.addr), stateredis.Options{Prefix: prefix()})
+	return stateredis.New(newClient(b, benchSrv.Addr), stateredis.Options{Prefix: prefix()})
 }
 
 func BenchmarkAccessRevoked(b *testing.B) {

@@ -1,0 +1,102 @@
+// Package redistest starts private redis-server processes for tests that
+// need a real Redis (on a free loopback port, no persistence, noeviction),
+// so each test can kill its own server without touching anyone else's.
+package redistest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Server is a running redis-server.
+type Server struct {
+	// Addr is host:port on 127.0.0.1.
+	Addr string
+	cmd  *exec.Cmd
+	once sync.Once
+}
+
+// Stop kills the server. It is idempotent.
+func (s *Server) Stop() {
+	s.once.Do(func() {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	})
+}
+
+// ErrNoRedis means there is no redis-server binary in PATH.
+var ErrNoRedis = errors.New("redis-server not found in PATH")
+
+// Launch starts redis-server on a free loopback port and waits until it
+// answers PING. The caller must Stop it.
+func Launch() (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, ErrNoRedis
+	}
+	for range 3 { // the port may be taken between probe and start
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction")
+		if err := cmd.Start(); err != nil {
+			return nil, fmt.Errorf("start redis-server: %w", err)
+		}
+		s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd}
+		if Ready(s.Addr, 5*time.Second) {
+			return s, nil
+		}
+		s.Stop()
+	}
+	return nil, errors.New("redis-server did not become ready")
+}
+
+// Start launches a server that is stopped when tb finishes. Without a
+// redis-server binary it skips, or fails when CRM_MCP_REQUIRE_SERVICES=1.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := Launch()
+	if errors.Is(err, ErrNoRedis) {
+		if os.Getenv("CRM_MCP_REQUIRE_SERVICES") == "1" {
+			tb.Fatal("redis-server not found in PATH and CRM_MCP_REQUIRE_SERVICES=1")
+		}
+		tb.Skip("redis-server not found in PATH; install it or set CRM_MCP_REQUIRE_SERVICES=1 to make this a failure")
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Ready reports whether a Redis at addr answers PING within the bound.
+func Ready(addr string, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			_ = c.SetDeadline(time.Now().Add(time.Second))
+			_, _ = c.Write([]byte("PING\r\n"))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			_ = c.Close()
+			if strings.HasPrefix(line, "+PONG") {
+				return true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
