@@ -14,7 +14,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/crm-mcp/crm-mcp/internal/jsonstrict"
+	"github.com/crm-mcp/crm-mcp/internal/jose"
 )
 
 // key returns the public key for kid. With a JWKS URL it implements the
@@ -138,7 +138,7 @@ func (v *Verifier) fetch(ctx context.Context) (keys map[string]*rsa.PublicKey, c
 // be ambiguous. A set with no usable key is an error, so that a broken
 // publication never replaces working keys.
 func parseJWKS(b []byte) (map[string]*rsa.PublicKey, error) {
-	top, err := jsonstrict.DecodeObject(b)
+	top, err := jose.DecodeObject(b)
 	if err != nil {
 		return nil, fmt.Errorf("jwks: %w", err)
 	}
@@ -167,7 +167,7 @@ func parseJWKS(b []byte) (map[string]*rsa.PublicKey, error) {
 }
 
 func parseJWK(raw json.RawMessage) (string, *rsa.PublicKey, bool) {
-	m, err := jsonstrict.DecodeObject(raw)
+	m, err := jose.DecodeObject(raw)
 	if err != nil {
 		return "", nil, false
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/crm-mcp/crm-mcp/internal/jsonstrict"
+	"github.com/crm-mcp/crm-mcp/internal/jose"
 )
 
 var (
@@ -290,44 +290,14 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (Claim
 	return v.validateClaims(payload, now)
 }
 
-// checkHeader decodes the JOSE header strictly and returns its kid. Only
-// RS256 with typ svc+jwt is accepted; crit and key-source headers (jku,
-// x5u, jwk, x5c) are refused, since keys come only from the configured
-// JWKS (RFC 8725 §2.1, §3.10; RFC 7515 §4.1.11).
+// checkHeader checks the JOSE header (see jose.CheckHeader) and returns
+// its kid.
 func checkHeader(seg string) (string, error) {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	kid, err := jose.CheckHeader(seg, "RS256", ServiceType)
 	if err != nil {
-		return "", invalid("header encoding")
+		return "", invalid(err.Error())
 	}
-	m, err := jsonstrict.DecodeObject(b)
-	if err != nil {
-		return "", invalid("header: " + err.Error())
-	}
-	var alg, typ, kid string
-	for name, raw := range m {
-		var dst *string
-		switch name {
-		case "alg":
-			dst = &alg
-		case "typ":
-			dst = &typ
-		case "kid":
-			dst = &kid
-		case "crit", "jku", "x5u", "jwk", "x5c", "b64", "zip", "enc":
-			return "", invalid("header " + name + " not allowed")
-		default:
-			continue
-		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return "", invalid("header " + name)
-		}
-	}
-	switch {
-	case alg != "RS256":
-		return "", invalid("algorithm")
-	case typ != ServiceType:
-		return "", invalid("typ")
-	case !validKeyID(kid):
+	if !validKeyID(kid) {
 		return "", invalid("kid")
 	}
 	return kid, nil
@@ -340,7 +310,7 @@ func notCompactChar(r rune) bool {
 // validateClaims decodes the payload strictly (duplicate keys rejected,
 // names matched exactly) and checks every claim (RFC 8725 §3.8–3.9).
 func (v *Verifier) validateClaims(payload []byte, now time.Time) (Claims, error) {
-	m, err := jsonstrict.DecodeObject(payload)
+	m, err := jose.DecodeObject(payload)
 	if err != nil {
 		return Claims{}, invalid("claims: " + err.Error())
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/crm-mcp/crm-mcp/internal/jsonstrict"
+	"github.com/crm-mcp/crm-mcp/internal/jose"
 )
 
 // ErrInvalidToken is wrapped by every verification failure. The wrapped
@@ -172,45 +172,12 @@ func (a *AccessIssuer) Verify(raw string) (AccessClaims, error) {
 	return a.validateClaims(payload)
 }
 
-// checkHeader decodes the JOSE header strictly and returns its kid. Only
-// HS256 with typ at+jwt is accepted; crit and key-source headers (jku, x5u,
-// jwk, x5c) are refused, since keys come only from the ring (RFC 8725
-// §2.1, §3.10).
+// checkHeader checks the JOSE header (see jose.CheckHeader) and returns
+// its kid.
 func checkHeader(seg string) (string, error) {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	kid, err := jose.CheckHeader(seg, "HS256", AccessType)
 	if err != nil {
-		return "", invalid("header encoding")
-	}
-	m, err := jsonstrict.DecodeObject(b)
-	if err != nil {
-		return "", invalid("header: " + err.Error())
-	}
-	var alg, typ, kid string
-	for name, raw := range m {
-		var dst *string
-		switch name {
-		case "alg":
-			dst = &alg
-		case "typ":
-			dst = &typ
-		case "kid":
-			dst = &kid
-		case "crit", "jku", "x5u", "jwk", "x5c", "b64", "zip", "enc":
-			return "", invalid("header " + name + " not allowed")
-		default:
-			continue
-		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return "", invalid("header " + name)
-		}
-	}
-	switch {
-	case alg != "HS256":
-		return "", invalid("algorithm")
-	case typ != AccessType:
-		return "", invalid("typ")
-	case kid == "":
-		return "", invalid("kid")
+		return "", invalid(err.Error())
 	}
 	return kid, nil
 }
@@ -222,7 +189,7 @@ func notCompactChar(r rune) bool {
 // validateClaims decodes the payload strictly (duplicate keys rejected,
 // names matched exactly) and checks every claim against our expectations.
 func (a *AccessIssuer) validateClaims(payload []byte) (AccessClaims, error) {
-	m, err := jsonstrict.DecodeObject(payload)
+	m, err := jose.DecodeObject(payload)
 	if err != nil {
 		return AccessClaims{}, invalid("claims: " + err.Error())
 	}

@@ -1,9 +1,9 @@
-package jsonstrict_test
+package jose_test
 
 import (
 	"testing"
 
-	"github.com/crm-mcp/crm-mcp/internal/jsonstrict"
+	"github.com/crm-mcp/crm-mcp/internal/jose"
 )
 
 func TestDecodeObject(t *testing.T) {
@@ -15,15 +15,15 @@ func TestDecodeObject(t *testing.T) {
 		`{"a\\":1,"b":2}`:                     2,
 		`{"a":"}","b":"{"}`:                   2,
 	} {
-		m, err := jsonstrict.DecodeObject([]byte(in))
+		m, err := jose.DecodeObject([]byte(in))
 		if err != nil || len(m) != want {
 			t.Errorf("%s: %d members (%v), want %d", in, len(m), err, want)
 		}
 	}
-	if _, err := jsonstrict.DecodeObject([]byte(`{"a":1,"a":2}`)); err == nil {
+	if _, err := jose.DecodeObject([]byte(`{"a":1,"a":2}`)); err == nil {
 		t.Error("duplicate accepted")
 	}
-	if _, err := jsonstrict.DecodeObject([]byte(`{"a":1} {}`)); err == nil {
+	if _, err := jose.DecodeObject([]byte(`{"a":1} {}`)); err == nil {
 		t.Error("trailing data accepted")
 	}
 }
