@@ -80,6 +80,8 @@ type envOptions struct {
 	clock *clock
 	// users replaces the seeded directory.
 	users identity.Directory
+	// rateLimits is passed to authserver.Options.RateLimits (ratelimit_test.go).
+	rateLimits *authserver.RateLimits
 }
 
 // env is one authorization server under test.
@@ -137,6 +139,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		RefreshSecret: refreshSecret,
 		RefreshGrace:  o.refreshGrace,
 		Now:           o.clock.Now,
+		RateLimits:    o.rateLimits,
 	})
 	if err != nil {
 		t.Fatal(err)

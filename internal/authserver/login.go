@@ -91,6 +91,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email, password, tx := r.PostForm.Get("email"), r.PostForm.Get("password"), validTx(r.PostForm.Get("tx"))
+	if !s.allowLoginAccount(w, r, email, tx) {
+		return
+	}
 	user, err := s.opts.Users.Authenticate(r.Context(), email, password)
 	if err != nil {
 		status := http.StatusUnauthorized

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -74,6 +75,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives audit events and failure classes. If nil, discards.
 	Logger *slog.Logger
+	// RateLimits limits the public endpoints (ratelimit.go). If nil,
+	// nothing is limited.
+	RateLimits *RateLimits
 }
 
 // Server is the authorization server. Mount its routes on a mux.
@@ -105,6 +109,13 @@ func New(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RateLimits != nil {
+		rl := *opts.RateLimits
+		if err := rl.validate(); err != nil {
+			return nil, fmt.Errorf("new authorization server: %w", err)
+		}
+		opts.RateLimits = &rl
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -122,16 +133,18 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.serverMetadata)
 	mux.HandleFunc("GET /.well-known/oauth-protected-resource", s.resourceMetadata)
 	mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", s.resourceMetadata)
-	mux.HandleFunc("POST /register", s.register)
-	mux.HandleFunc("GET /authorize", s.authorize)
+	// Rate limits run first (docs/architecture.md §3 step 4): a refused
+	// request reaches no handler and changes nothing.
+	mux.Handle("POST /register", s.limitIP(PolicyRegister, refuseJSON, http.HandlerFunc(s.register)))
+	mux.Handle("GET /authorize", s.limitIP(PolicyAuthorize, refusePage, http.HandlerFunc(s.authorize)))
 	mux.HandleFunc("GET /authorize/resume", s.resume)
-	mux.Handle("POST /consent", s.csrf.Handler(http.HandlerFunc(s.consent)))
+	mux.Handle("POST /consent", s.limitIP(PolicyConsent, refusePage, s.csrf.Handler(http.HandlerFunc(s.consent))))
 	mux.HandleFunc("GET /login", s.loginPage)
-	mux.Handle("POST /login", s.csrf.Handler(http.HandlerFunc(s.login)))
+	mux.Handle("POST /login", s.limitIP(PolicyLogin, refusePage, s.csrf.Handler(http.HandlerFunc(s.login))))
 	mux.Handle("POST /logout", s.csrf.Handler(http.HandlerFunc(s.logout)))
 	mux.HandleFunc("GET /{$}", s.home)
-	mux.HandleFunc("POST /token", s.token)
-	mux.HandleFunc("POST /revoke", s.revoke)
+	mux.Handle("POST /token", s.limitIP(PolicyToken, refuseJSON, http.HandlerFunc(s.token)))
+	mux.Handle("POST /revoke", s.limitIP(PolicyRevoke, refuseJSON, http.HandlerFunc(s.revoke)))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles()))
 	for _, p := range []string{"/register", "/token", "/revoke"} {
 		mux.HandleFunc(p, methodNotAllowed("POST"))

@@ -110,6 +110,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeTokenError(w, err)
 		return
 	}
+	if !s.allowTokenClient(w, r, form) {
+		return
+	}
 	var resp map[string]any
 	switch gt := form.Get("grant_type"); gt {
 	case "":
