@@ -74,6 +74,8 @@ type App struct {
 	auth     *authserver.Server
 	store    state.Store
 	crm      *crmBackend
+	limits   *rateLimiting
+	notify   *notifier // notification streams (notify.go)
 	handler  http.Handler
 	draining atomic.Bool
 }
@@ -142,6 +144,11 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	limits, err := newRateLimiting(cfg, logger) // ratelimit.go
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, limits.close)
 	auth, err := authserver.New(authserver.Options{
 		Issuer:        cfg.PublicURL,
 		Resource:      cfg.MCPURL(),
@@ -150,6 +157,7 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 		Access:        access,
 		RefreshSecret: ring.Derive("refresh-successor"),
 		CIMD:          fetcher,
+		RateLimits:    limits.auth(),
 		Now:           opts.Now,
 		Logger:        logger,
 	})
@@ -171,19 +179,30 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 		AllowLoopback:  cfg.LoopbackBind(),
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 	}
+	ntf, err := newNotifier(cfg, logger) // notification streams (notify.go)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, ntf.close)
 	srv, err := mcpserver.New(mcpserver.Options{
+		Streams:             ntf.streamOptions(store, opts.Now),
 		Implementation:      &mcp.Implementation{Name: "crm-mcp", Title: "crm-mcp recruitment CRM", Version: Version},
 		Register:            register,
 		StreamingTools:      append(crmtools.Streaming(), opts.StreamingTools...),
 		Guard:               guard,
 		ToolScopes:          scopes,
 		ResourceMetadataURL: auth.MetadataURL(),
+		RequestLimit:        limits.mcpRequest,
+		ToolLimit:           limits.mcpTool,
 		Logger:              logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, logger: logger, mcp: srv, auth: auth, store: store, crm: backend}
+	a := &App{cfg: cfg, logger: logger, mcp: srv, auth: auth, store: store, crm: backend, notify: ntf, limits: limits}
+	if err := a.announceToolSet(); err != nil { // notify.go
+		logger.Warn("announcing the tool set failed", "err_type", fmt.Sprintf("%T", err))
+	}
 	protected := bearer.Middleware(bearer.Options{
 		Verifier:            access,
 		Revocations:         store,
@@ -243,7 +262,7 @@ func newCIMDFetcher(cfg *config.Config) (*cimd.Fetcher, error) {
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return errors.Join(a.crm.close(ctx), a.store.Close())
+	return errors.Join(a.crm.close(ctx), a.notify.close(), a.limits.close(), a.store.Close())
 }
 
 // Handler is the root HTTP handler with every middleware applied.
@@ -332,6 +351,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	drainCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	start := time.Now()
+	// Streams never end on their own and Shutdown waits for every active
+	// handler: send them retry: and close them first (notify.go).
+	a.notify.closeStreams(drainCtx)
 	if err := srv.Shutdown(drainCtx); err != nil {
 		_ = srv.Close()
 		a.logger.Warn("shutdown drain timed out; remaining connections closed", "waited", time.Since(start))

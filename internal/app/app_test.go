@@ -533,14 +533,15 @@ func TestChunkedBodyOverLimit(t *testing.T) {
 
 func TestMethodsOtherThanPOST(t *testing.T) {
 	ts := startServer(t, nil)
-	for _, method := range []string{http.MethodGet, http.MethodDelete, http.MethodPut, http.MethodPatch} {
+	// GET is the notification stream (notify_test.go).
+	for _, method := range []string{http.MethodDelete, http.MethodPut, http.MethodPatch} {
 		t.Run(method, func(t *testing.T) {
 			req, _ := http.NewRequest(method, ts.URL+"/mcp", nil)
 			req.Header.Set("Accept", "text/event-stream")
 			req.Header.Set("Authorization", "Bearer "+ts.token)
 			resp := ts.do(t, req)
-			if resp.status != http.StatusMethodNotAllowed || resp.header.Get("Allow") != "POST" {
-				t.Errorf("%s /mcp = %d Allow %q, want 405 Allow POST", method, resp.status, resp.header.Get("Allow"))
+			if resp.status != http.StatusMethodNotAllowed || resp.header.Get("Allow") != "GET, POST" {
+				t.Errorf("%s /mcp = %d Allow %q, want 405 Allow GET, POST", method, resp.status, resp.header.Get("Allow"))
 			}
 		})
 	}

@@ -82,6 +82,9 @@ func Middleware(opts Options, next http.Handler) http.Handler {
 			Scopes:   claims.Scopes,
 			ClientID: claims.ClientID,
 			TokenID:  claims.JTI,
+			FamilyID: claims.FamilyID,
+			// For streams, which outlive the request that verified the token.
+			ExpiresAt: claims.ExpiresAt,
 		}
 		next.ServeHTTP(w, r.WithContext(tenant.WithPrincipal(r.Context(), p)))
 	})

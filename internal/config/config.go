@@ -70,6 +70,13 @@ type Config struct {
 	// CIMDAllowCIDRs lets Client ID Metadata Documents be fetched from
 	// otherwise forbidden (private, loopback) addresses. Tests only.
 	CIMDAllowCIDRs []string
+	// RateLimit configures the rate limits (ratelimit.go).
+	RateLimit RateLimit
+	// Notify configures the notification streams (notify.go).
+	Notify Notify
+	// MetricsAddr is the listen address of the Prometheus /metrics
+	// listener. If empty, there is none.
+	MetricsAddr string
 }
 
 // Secret is a configuration value that is never printed: fmt and slog
@@ -153,11 +160,15 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	demoPeople := fs.Int64("demo-people", integer("CRM_MCP_DEMO_PEOPLE", 5000), "people per demo tenant seeded on the first start (CRM_MCP_DEMO_PEOPLE)")
 	demoUsers := fs.String("demo-users", env("CRM_MCP_DEMO_USERS", "auto"), "seed demo logins: auto (loopback bind only), true, false (CRM_MCP_DEMO_USERS)")
 	cimdAllow := fs.String("cimd-allow-cidrs", env("CRM_MCP_CIMD_ALLOW_CIDRS", ""), "tests only: CIDRs CIMD may fetch from despite SSRF rules (CRM_MCP_CIMD_ALLOW_CIDRS)")
+	rateLimits := addRateLimitFlags(fs, l)
+
+	validateNotify := bindNotify(fs, l, &c.Notify) // notify.go
 
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	errs := l.errs
+	errs = append(errs, validateNotify()...)
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected arguments: %q", fs.Args()))
 	}
@@ -188,6 +199,7 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 		c.DemoUsers = c.LoopbackBind()
 	}
 	errs = append(errs, c.validate(*maxHeader)...)
+	errs = append(errs, rateLimits.finish(c)...)
 	if len(errs) > 0 {
 		return nil, &Error{Problems: errs}
 	}
@@ -275,6 +287,10 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("demo_people", c.DemoPeople),
 		slog.Bool("demo_users", c.DemoUsers),
 		slog.Any("cimd_allow_cidrs", c.CIMDAllowCIDRs),
+		slog.Any("notify", c.Notify),
+		slog.Any("rate_limits", c.RateLimit.Policies),
+		slog.Any("trusted_proxies", c.RateLimit.TrustedProxies),
+		slog.String("metrics_addr", c.MetricsAddr),
 	)
 }
 

@@ -62,11 +62,24 @@ type Options struct {
 	// beyond authentication. Ignored for requests without a principal.
 	ToolScopes map[string][]string
 
+	// RequestLimit limits POST /mcp requests (ratelimit.go); a refusal is
+	// HTTP 429 with a JSON-RPC error. If nil, no limit.
+	RequestLimit RequestLimitFunc
+
+	// ToolLimit limits tool calls (ratelimit.go); a refusal is a tool error
+	// result. If nil, no limit.
+	ToolLimit ToolLimitFunc
+
 	// ResourceMetadataURL is named in insufficient_scope challenges.
 	ResourceMetadataURL string
 
 	// Logger receives transport diagnostics. If nil, nothing is logged.
 	Logger *slog.Logger
+
+	// Streams enables the notification streams (GET /mcp up to 2025-11-25,
+	// subscriptions/listen on 2026-07-28; listen.go). If nil, GET answers
+	// 405 and subscriptions/listen goes to go-sdk.
+	Streams *StreamOptions
 }
 
 // Server is the /mcp endpoint. It is an [http.Handler] safe for concurrent
@@ -79,9 +92,11 @@ type Server struct {
 	sseResp   http.Handler // go-sdk answering text/event-stream
 	logger    *slog.Logger
 	scopes    map[string][]string
+	reqLimit  RequestLimitFunc // Options.RequestLimit (ratelimit.go)
 	rmURL     string
 	fast      *fastList // tools/list fast path (fastlist.go)
 	oneShot   *oneShot  // one-shot tools/call path (oneshot.go)
+	streams   *streams  // notification streams (listen.go); nil if off
 }
 
 // New builds the go-sdk server once, registers its features and wraps it in
@@ -113,6 +128,9 @@ func New(opts Options) (*Server, error) {
 		so.Logger = slog.New(minLevel{logger.Handler(), slog.LevelWarn})
 	}
 	srv := mcp.NewServer(impl, &so)
+	if opts.ToolLimit != nil {
+		srv.AddReceivingMiddleware(toolLimitMiddleware(opts.ToolLimit)) // ratelimit.go
+	}
 	if opts.Register != nil {
 		opts.Register(srv)
 	}
@@ -140,6 +158,9 @@ func New(opts Options) (*Server, error) {
 		logger:    logger,
 	}
 	s.scopes, s.rmURL = opts.ToolScopes, opts.ResourceMetadataURL
+	// Options.RequestLimit (ratelimit.go).
+	s.reqLimit = opts.RequestLimit
+	s.streams = newStreams(opts.Streams) // notification streams (listen.go)
 	for _, name := range opts.StreamingTools {
 		s.streaming[name] = true
 	}
@@ -170,10 +191,18 @@ func (s *Server) MCP() *mcp.Server { return s.mcp }
 // ServeHTTP implements the Streamable HTTP transport for POST /mcp
 // (MCP transports 2025-11-25 §2.1, 2026-07-28 streamable-http).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && s.streams != nil {
+		s.serveGET(w, r) // notification stream (listen.go)
+		return
+	}
 	if r.Method != http.MethodPost {
-		// GET becomes the notification stream with the notifications
-		// capability; until then only POST exists (RFC 9110 §15.5.6).
-		w.Header().Set("Allow", http.MethodPost)
+		// RFC 9110 §15.5.6: name the methods that exist. GET exists only
+		// with notification streams.
+		allow := http.MethodPost
+		if s.streams != nil {
+			allow = "GET, POST"
+		}
+		w.Header().Set("Allow", allow)
 		writeRPCError(w, http.StatusMethodNotAllowed, -32600, "method not allowed: use POST", nil)
 		return
 	}
@@ -198,11 +227,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRPCErrorID(w, env.ID, rej.status, rej.code, rej.msg, rej.data)
 		return
 	}
+	if !s.admitRequest(w, r, env) { // rate limit (ratelimit.go)
+		return
+	}
 	if need := s.scopes[env.Params.Name]; env.Method == "tools/call" && len(need) > 0 {
 		if p, ok := tenant.FromContext(r.Context()); ok && !p.HasScopes(need...) {
 			bearer.Challenge(w, s.rmURL, http.StatusForbidden, "insufficient_scope", strings.Join(unionScopes(p.Scopes, need), " "))
 			return
 		}
+	}
+	if env.Method == "subscriptions/listen" && s.streams != nil {
+		s.serveListen(w, r, body) // notification stream (listen.go)
+		return
 	}
 	if env.Method == "tools/list" && s.fast.serve(w, r, body) { // tools/list fast path (fastlist.go)
 		return

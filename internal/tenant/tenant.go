@@ -7,6 +7,7 @@ package tenant
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // Principal is the verified identity of a request.
@@ -18,6 +19,12 @@ type Principal struct {
 	ClientID string
 	// TokenID is the access token's jti, for revocation and audit.
 	TokenID string
+	// FamilyID is the refresh family the token came from (revoking the
+	// family revokes the token), for re-checking revocation later.
+	FamilyID string
+	// ExpiresAt is the token's expiry: long-lived responses (notification
+	// streams) end there.
+	ExpiresAt time.Time
 }
 
 // HasScopes reports whether p was granted every scope in need.
