@@ -17,6 +17,9 @@ import (
 type People interface {
 	CreatePerson(ctx context.Context, p crm.Person) (crm.Person, error)
 	GetPerson(ctx context.Context, id string) (crm.Person, error)
+	// PersonInfo is the person with pipelines, recent notes and
+	// activities and open tasks, in one call.
+	PersonInfo(ctx context.Context, id string, lim crm.InfoLimits) (crm.PersonInfo, error)
 	UpdatePerson(ctx context.Context, id string, p crm.PersonPatch) (crm.Person, error)
 	// GetPeople returns the people with these ids in the given order,
 	// skipping ids that do not exist in the caller's tenant.

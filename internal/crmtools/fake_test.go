@@ -138,6 +138,41 @@ func (f *fakeCRM) GetPerson(ctx context.Context, id string) (crm.Person, error) 
 	return p, nil
 }
 
+// PersonInfo aggregates like the CRM API does, with crm.LoadPersonInfo
+// over the fake's own methods, so faults planted in those (GetPerson,
+// PersonApplications, ...) surface here too.
+func (f *fakeCRM) PersonInfo(ctx context.Context, id string, lim crm.InfoLimits) (crm.PersonInfo, error) {
+	if _, _, err := f.begin(ctx, "PersonInfo"); err != nil {
+		f.mu.Unlock()
+		return crm.PersonInfo{}, err
+	}
+	f.mu.Unlock()
+	return crm.LoadPersonInfo(ctx, fakeReader{f}, "", id, lim)
+}
+
+// fakeReader adapts the fake to crm.PersonInfoReader: the tenant comes
+// from ctx, as with the API client, so the tenant argument is ignored.
+type fakeReader struct{ f *fakeCRM }
+
+func (r fakeReader) GetPerson(ctx context.Context, _, id string) (crm.Person, error) {
+	return r.f.GetPerson(ctx, id)
+}
+func (r fakeReader) PersonApplications(ctx context.Context, _, id string) ([]crm.Application, error) {
+	return r.f.PersonApplications(ctx, id)
+}
+func (r fakeReader) GetJobs(ctx context.Context, _ string, ids []string) ([]crm.Job, error) {
+	return r.f.GetJobs(ctx, ids)
+}
+func (r fakeReader) RecentNotes(ctx context.Context, _ string, s crm.Subject, limit int) ([]crm.Note, error) {
+	return r.f.RecentNotes(ctx, s, limit)
+}
+func (r fakeReader) RecentActivities(ctx context.Context, _, id string, limit int) ([]crm.Activity, error) {
+	return r.f.RecentActivities(ctx, id, limit)
+}
+func (r fakeReader) ListTasks(ctx context.Context, _ string, q crm.TaskQuery) ([]crm.Task, error) {
+	return r.f.ListTasks(ctx, q)
+}
+
 func (f *fakeCRM) UpdatePerson(ctx context.Context, id string, pp crm.PersonPatch) (crm.Person, error) {
 	t, _, err := f.begin(ctx, "UpdatePerson")
 	defer f.mu.Unlock()

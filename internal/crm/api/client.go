@@ -137,6 +137,15 @@ func (c *Client) CreatePerson(ctx context.Context, p crm.Person) (crm.Person, er
 func (c *Client) GetPerson(ctx context.Context, id string) (crm.Person, error) {
 	return call[crm.Person](ctx, c, http.MethodGet, "/v1/people/"+esc(id), nil)
 }
+
+// PersonInfo is everything about a person in one call (see crm.PersonInfo).
+func (c *Client) PersonInfo(ctx context.Context, id string, lim crm.InfoLimits) (crm.PersonInfo, error) {
+	q := url.Values{}
+	q.Set("notes", strconv.Itoa(lim.Notes))
+	q.Set("activities", strconv.Itoa(lim.Activities))
+	q.Set("tasks", strconv.Itoa(lim.Tasks))
+	return call[crm.PersonInfo](ctx, c, http.MethodGet, "/v1/people/"+esc(id)+"/info?"+q.Encode(), nil)
+}
 func (c *Client) UpdatePerson(ctx context.Context, id string, p crm.PersonPatch) (crm.Person, error) {
 	return call[crm.Person](ctx, c, http.MethodPatch, "/v1/people/"+esc(id), p)
 }

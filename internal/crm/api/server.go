@@ -80,6 +80,11 @@ func NewServer(opts Options) (*Server, error) {
 	handle(mux, "GET /v1/people/{id}", s, func(ctx context.Context, id Identity, r *http.Request, _ empty) (crm.Person, error) {
 		return st.GetPerson(ctx, id.TenantID, r.PathValue("id"))
 	})
+	handle(mux, "GET /v1/people/{id}/info", s, func(ctx context.Context, id Identity, r *http.Request, _ empty) (crm.PersonInfo, error) {
+		q := r.URL.Query()
+		lim := crm.InfoLimits{Notes: boundedInt(q.Get("notes"), 5), Activities: boundedInt(q.Get("activities"), 5), Tasks: boundedInt(q.Get("tasks"), 20)}
+		return crm.LoadPersonInfo(ctx, st, id.TenantID, r.PathValue("id"), lim)
+	})
 	handle(mux, "PATCH /v1/people/{id}", s, func(ctx context.Context, id Identity, r *http.Request, in crm.PersonPatch) (crm.Person, error) {
 		return st.UpdatePerson(ctx, id.TenantID, r.PathValue("id"), in)
 	})
@@ -232,10 +237,13 @@ func publicUser(u crm.User) UserInfo {
 	return UserInfo{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role}
 }
 
-func queryLimit(r *http.Request) int {
-	n, err := strconv.Atoi(r.URL.Query().Get("limit"))
+func queryLimit(r *http.Request) int { return boundedInt(r.URL.Query().Get("limit"), 20) }
+
+// boundedInt parses a list size in 1..200, else def.
+func boundedInt(s string, def int) int {
+	n, err := strconv.Atoi(s)
 	if err != nil || n <= 0 || n > 200 {
-		return 20
+		return def
 	}
 	return n
 }

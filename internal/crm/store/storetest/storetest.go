@@ -35,6 +35,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"Report", reportTests},
 		{"Notes", noteTests},
 		{"Tasks", taskTests},
+		{"PersonInfo", infoTests},
 		{"Isolation", isolationTests},
 		{"References", referenceTests},
 		{"Concurrency", concurrencyTests},
