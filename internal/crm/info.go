@@ -16,6 +16,7 @@ type PersonInfo struct {
 	RecentNotes      []Note            // newest first
 	RecentActivities []Activity        // newest first
 	OpenTasks        []Task            // by due date
+	Placements       []Placement       // the person's hires, newest first
 }
 
 // InfoLimits bound the lists of a [PersonInfo].
@@ -31,6 +32,7 @@ type PersonInfoReader interface {
 	RecentNotes(ctx context.Context, tenantID string, subject Subject, limit int) ([]Note, error)
 	RecentActivities(ctx context.Context, tenantID, personID string, limit int) ([]Activity, error)
 	ListTasks(ctx context.Context, tenantID string, q TaskQuery) ([]Task, error)
+	Placements(ctx context.Context, tenantID string, q PlacementQuery) ([]Placement, error)
 }
 
 // LoadPersonInfo reads a person's [PersonInfo] from st, one query after the
@@ -74,5 +76,12 @@ func LoadPersonInfo(ctx context.Context, st PersonInfoReader, tenantID, id strin
 		return PersonInfo{}, err
 	}
 	out.OpenTasks = slices.DeleteFunc(tasks, func(t Task) bool { return t.Done })
+	// Only a hired application has a placement: most people have none, so
+	// the query is skipped for them.
+	if slices.ContainsFunc(out.Applications, func(a Application) bool { return a.Stage == StageHired }) {
+		if out.Placements, err = st.Placements(ctx, tenantID, PlacementQuery{PersonID: id, Limit: MaxLimit}); err != nil {
+			return PersonInfo{}, err
+		}
+	}
 	return out, nil
 }

@@ -52,6 +52,10 @@ type Pipelines interface {
 	AddToPipeline(ctx context.Context, a crm.Application) (crm.Application, error)
 	GetApplication(ctx context.Context, id string) (crm.Application, error)
 	MoveStage(ctx context.Context, applicationID string, to crm.Stage, reason string) (crm.Application, error)
+	// Hire moves an application to hired and records its placement with
+	// p's details, atomically.
+	Hire(ctx context.Context, applicationID string, p crm.Placement) (crm.Application, crm.Placement, error)
+	Placements(ctx context.Context, q crm.PlacementQuery) ([]crm.Placement, error)
 	PipelineReport(ctx context.Context, q crm.ReportQuery) ([]crm.FunnelRow, error)
 }
 

@@ -40,6 +40,7 @@ type fakeTenant struct {
 	notes     []crm.Note
 	acts      []crm.Activity
 	tasks     map[string]crm.Task
+	plcs      []crm.Placement // oldest first
 }
 
 var _ crmtools.CRM = (*fakeCRM)(nil)
@@ -171,6 +172,9 @@ func (r fakeReader) RecentActivities(ctx context.Context, _, id string, limit in
 }
 func (r fakeReader) ListTasks(ctx context.Context, _ string, q crm.TaskQuery) ([]crm.Task, error) {
 	return r.f.ListTasks(ctx, q)
+}
+func (r fakeReader) Placements(ctx context.Context, _ string, q crm.PlacementQuery) ([]crm.Placement, error) {
+	return r.f.Placements(ctx, q)
 }
 
 func (f *fakeCRM) UpdatePerson(ctx context.Context, id string, pp crm.PersonPatch) (crm.Person, error) {
@@ -589,21 +593,73 @@ func (f *fakeCRM) MoveStage(ctx context.Context, id string, to crm.Stage, reason
 	if err != nil {
 		return crm.Application{}, err
 	}
+	a, _, err := t.move(f.stamp(), uid, id, to, reason, crm.Placement{})
+	return a, err
+}
+
+// Hire is MoveStage to hired with the placement's details, as the store
+// does it: validated first, both written or neither.
+func (f *fakeCRM) Hire(ctx context.Context, id string, p crm.Placement) (crm.Application, crm.Placement, error) {
+	t, uid, err := f.begin(ctx, "Hire")
+	defer f.mu.Unlock()
+	if err != nil {
+		return crm.Application{}, crm.Placement{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return crm.Application{}, crm.Placement{}, err
+	}
+	return t.move(f.stamp(), uid, id, crm.StageHired, "", p)
+}
+
+func (t *fakeTenant) move(now time.Time, uid, id string, to crm.Stage, reason string, details crm.Placement) (crm.Application, crm.Placement, error) {
 	a, ok := t.apps[id]
 	if !ok {
-		return crm.Application{}, crm.ErrNotFound
+		return crm.Application{}, crm.Placement{}, crm.ErrNotFound
 	}
 	if !crm.CanMove(a.Stage, to) || (to == crm.StageRejected && strings.TrimSpace(reason) == "") {
-		return crm.Application{}, crm.ErrInvalid
+		return crm.Application{}, crm.Placement{}, crm.ErrInvalid
 	}
-	now := f.stamp()
 	a.History = append(slices.Clone(a.History), crm.StageChange{From: a.Stage, To: to, At: now, UserID: uid, Reason: reason})
 	a.Stage, a.UpdatedAt, a.RejectReason = to, now, ""
 	if to == crm.StageRejected {
 		a.RejectReason = reason
 	}
 	t.apps[id] = a
-	return a, nil
+	var p crm.Placement
+	if to == crm.StageHired {
+		p = crm.Placement{
+			ID: crm.NewID("plc"), ApplicationID: a.ID, JobID: a.JobID, PersonID: a.PersonID,
+			StartDate: details.StartDate, Salary: details.Salary, Fee: details.Fee, Currency: details.Currency,
+			CreatedBy: uid, CreatedAt: now,
+		}
+		t.plcs = append(t.plcs, p)
+	}
+	return a, p, nil
+}
+
+func (f *fakeCRM) Placements(ctx context.Context, q crm.PlacementQuery) ([]crm.Placement, error) {
+	t, _, err := f.begin(ctx, "Placements")
+	defer f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := t.jobs[q.JobID]; q.JobID != "" && !ok {
+		return nil, crm.ErrNotFound
+	}
+	if _, ok := t.people[q.PersonID]; q.PersonID != "" && !ok {
+		return nil, crm.ErrNotFound
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = crm.DefaultPage
+	}
+	out := []crm.Placement{}
+	for _, p := range slices.Backward(t.plcs) {
+		if (q.JobID == "" || p.JobID == q.JobID) && (q.PersonID == "" || p.PersonID == q.PersonID) && len(out) < limit {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeCRM) PipelineReport(ctx context.Context, q crm.ReportQuery) ([]crm.FunnelRow, error) {

@@ -15,6 +15,7 @@ const (
 	infoNotes      = 5
 	infoActivities = 5
 	infoTasks      = 20
+	infoPlacements = 5
 )
 
 var peopleSearch = pager{tool: "searchPeople", kind: "people", noun: "person"}
@@ -45,6 +46,7 @@ type personInfo struct {
 	RecentNotes      []note        `json:"recentNotes" jsonschema:"The 5 most recent notes about the person."`
 	RecentActivities []activity    `json:"recentActivities" jsonschema:"The 5 most recent calls, emails and meetings."`
 	OpenTasks        []task        `json:"openTasks" jsonschema:"Open tasks about the person, by due date."`
+	Placements       []placement   `json:"placements" jsonschema:"The person's placements (hires), newest first, with job titles."`
 }
 
 type createPersonIn struct {
@@ -96,7 +98,7 @@ func peopleTools(d *deps) []tools.Registered {
 		}, searchPeople, renderSearchPeople),
 		newTool(d, spec{
 			name: "getPersonInfo", title: "Get everything about a person", toolset: ToolsetPeople, scope: identity.ScopeRead, effect: reads,
-			description: "Everything about one person in one call: profile, contact details, pipelines (with job titles and stages), the 5 most recent notes and activities, and open tasks. " +
+			description: "Everything about one person in one call: profile, contact details, pipelines (with job titles and stages), placements (hires), the 5 most recent notes and activities, and open tasks. " +
 				"Use this before writing about or to a person. Use getTimeline for their full history, and searchPeople when you do not have the id.",
 		}, getPersonInfo, renderPersonInfo),
 		newTool(d, spec{
@@ -157,6 +159,12 @@ func getPersonInfo(ctx context.Context, c *call, in getPersonInfoIn) (personInfo
 		RecentNotes:      mapSlice(firstNItems(info.RecentNotes, infoNotes), toNote),
 		RecentActivities: mapSlice(firstNItems(info.RecentActivities, infoActivities), toActivity),
 		OpenTasks:        make([]task, 0, len(info.OpenTasks)),
+		Placements:       make([]placement, 0, len(info.Placements)),
+	}
+	for _, p := range info.Placements {
+		pl := toPlacement(p)
+		pl.JobTitle = info.JobTitles[p.JobID]
+		out.Placements = append(out.Placements, pl)
 	}
 	for _, a := range info.Applications {
 		ap := toApplication(a, false)
@@ -184,6 +192,10 @@ func renderPersonInfo(o *personInfo) string {
 			rows = append(rows, []string{a.ID, a.JobTitle, a.JobID, stageText(a.Stage, a.RejectReason), dayOf(a.UpdatedAt)})
 		}
 		table(&b, []string{"Application", "Job", "Job ID", "Stage", "Updated"}, rows)
+	}
+	if len(o.Placements) > 0 {
+		b.WriteString("\n")
+		writePlacements(&b, "Placements", o.Placements)
 	}
 	b.WriteString("\n")
 	writeNotes(&b, "Recent notes", o.RecentNotes)

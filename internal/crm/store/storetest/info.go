@@ -50,6 +50,22 @@ var infoTests = []test{
 			e.t.Errorf("RecentActivities: %d, want 2", len(got.RecentActivities))
 		}
 		equalIDs(e, "OpenTasks", []string{open.ID}, ids(got.OpenTasks, taskID))
+		if len(got.Placements) != 0 {
+			e.t.Errorf("Placements of a person never hired = %+v", got.Placements)
+		}
+		// Hired for job 1: the placement shows, another person's does not.
+		e.move(e.t1, a1.ID, crm.StageOffer, "")
+		_, plc, err := e.s.Hire(e.ctx, e.t1, a1.ID, e.u1.ID, crm.Placement{Salary: 120_000, Currency: "USD"})
+		e.must(err, "Hire")
+		oa := e.offer(e.t1, j2.ID, other.ID)
+		_, _, err = e.s.Hire(e.ctx, e.t1, oa.ID, e.u1.ID, crm.Placement{})
+		e.must(err, "Hire other")
+		got, err = crm.LoadPersonInfo(e.ctx, e.s, e.t1, p.ID, crm.InfoLimits{Notes: 2, Activities: 2, Tasks: 20})
+		e.must(err, "LoadPersonInfo after hire")
+		if len(got.Placements) != 1 {
+			e.t.Fatalf("Placements = %+v, want the one hire", got.Placements)
+		}
+		equal(e, "PersonInfo placement", normPlacement(plc), normPlacement(got.Placements[0]))
 
 		// Nobody's person, and another tenant's, are not found.
 		_, err = crm.LoadPersonInfo(e.ctx, e.s, e.t1, randomID("per"), crm.InfoLimits{Notes: 5, Activities: 5, Tasks: 5})

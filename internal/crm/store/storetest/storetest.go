@@ -33,6 +33,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"SearchCompaniesJobs", searchOrgTests},
 		{"Pipelines", pipelineTests},
 		{"Report", reportTests},
+		{"Placements", placementTests},
 		{"Notes", noteTests},
 		{"Tasks", taskTests},
 		{"PersonInfo", infoTests},
