@@ -27,6 +27,7 @@ import (
 	"github.com/crm-mcp/crm-mcp/internal/bearer"
 	"github.com/crm-mcp/crm-mcp/internal/cimd"
 	"github.com/crm-mcp/crm-mcp/internal/config"
+	"github.com/crm-mcp/crm-mcp/internal/crm"
 	"github.com/crm-mcp/crm-mcp/internal/crmtools"
 	"github.com/crm-mcp/crm-mcp/internal/demo"
 	"github.com/crm-mcp/crm-mcp/internal/identity"
@@ -64,6 +65,9 @@ type Options struct {
 	// Progress receives start-up progress for a person (demo seeding). If
 	// nil, discarded.
 	Progress io.Writer
+	// WrapCRMStore, if set, wraps the CRM store the in-process CRM API
+	// serves, after demo seeding (tests inject faults with it).
+	WrapCRMStore func(crm.Store) crm.Store
 }
 
 // App is one running crm-mcp serve process.
@@ -125,6 +129,9 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 		if _, err := SeedDemo(ctx, crmStore, SeedOptions{PeoplePerTenant: cfg.DemoPeople, PasswordParams: opts.PasswordParams, Progress: opts.Progress}); err != nil {
 			return nil, err
 		}
+	}
+	if opts.WrapCRMStore != nil {
+		crmStore = opts.WrapCRMStore(crmStore)
 	}
 	svcKeys, err := servicetoken.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "service-keys.pem"))
 	if err != nil {

@@ -64,7 +64,7 @@ type echoOut struct {
 }
 
 // startServer runs app.Serve with test tools. env overrides configuration.
-func startServer(t *testing.T, env map[string]string) *testServer {
+func startServer(t *testing.T, env map[string]string, mods ...func(*app.Options)) *testServer {
 	t.Helper()
 	// Listen first so the public URL can name the real port, as a
 	// deployment's would.
@@ -115,12 +115,16 @@ func startServer(t *testing.T, env map[string]string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(cfg, app.Options{
+	opts := app.Options{
 		PasswordParams: identity.Params{Time: 1, Memory: 1024, Threads: 1},
 		Logger:         logger,
 		Register:       register,
 		ToolScopes:     map[string][]string{"count": {"crm:write"}},
-	})
+	}
+	for _, mod := range mods {
+		mod(&opts)
+	}
+	a, err := app.New(cfg, opts)
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}

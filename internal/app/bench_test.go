@@ -366,46 +366,12 @@ func floorSearch(ctx context.Context, st *sqlite.Store, text, loc string, skills
 	}{res.Total, people}, nil
 }
 
-// floorPersonInfo is getPersonInfo's SQL, one call after the other: the
-// person, their applications, 5 notes, 5 activities, 20 tasks, then the
-// titles of the applications' jobs.
+// floorPersonInfo is getPersonInfo's SQL: crm.LoadPersonInfo, the read the
+// CRM API's /v1/people/{id}/info makes (the person, their applications,
+// the titles of their jobs, 5 notes, 5 activities, 20 tasks, one query
+// after the other).
 func floorPersonInfo(ctx context.Context, st *sqlite.Store, id string) (any, error) {
-	var out struct {
-		Person       crm.Person        `json:"person"`
-		Applications []crm.Application `json:"applications"`
-		Notes        []crm.Note        `json:"recentNotes"`
-		Activities   []crm.Activity    `json:"recentActivities"`
-		Tasks        []crm.Task        `json:"openTasks"`
-		Jobs         []crm.Job         `json:"jobs"`
-	}
-	var err error
-	if out.Person, err = st.GetPerson(ctx, benchTenant, id); err != nil {
-		return nil, err
-	}
-	if out.Applications, err = st.PersonApplications(ctx, benchTenant, id); err != nil {
-		return nil, err
-	}
-	if out.Notes, err = st.RecentNotes(ctx, benchTenant, crm.Subject{PersonID: id}, 5); err != nil {
-		return nil, err
-	}
-	if out.Activities, err = st.RecentActivities(ctx, benchTenant, id, 5); err != nil {
-		return nil, err
-	}
-	if out.Tasks, err = st.ListTasks(ctx, benchTenant, crm.TaskQuery{PersonID: id, Limit: 20}); err != nil {
-		return nil, err
-	}
-	if len(out.Applications) > 0 {
-		var jobIDs []string
-		for _, a := range out.Applications {
-			if !slices.Contains(jobIDs, a.JobID) {
-				jobIDs = append(jobIDs, a.JobID)
-			}
-		}
-		if out.Jobs, err = st.GetJobs(ctx, benchTenant, jobIDs); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return crm.LoadPersonInfo(ctx, st, benchTenant, id, crm.InfoLimits{Notes: 5, Activities: 5, Tasks: 20})
 }
 
 // --- the client ---

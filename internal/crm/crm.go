@@ -224,18 +224,31 @@ type Task struct {
 	CreatedAt   time.Time
 }
 
-// Placement records a hire.
+// Placement records a hire: every move of an application to hired
+// records exactly one, in the same transaction. ApplicationID, JobID and
+// PersonID always come from the application, never from input.
 type Placement struct {
 	ID            string
 	TenantID      string
 	ApplicationID string
 	JobID         string
 	PersonID      string
-	StartDate     time.Time
-	Salary        int64
-	Fee           int64
-	Currency      string
+	StartDate     time.Time // zero = not set
+	Salary        int64     // yearly, in Currency units; 0 = not set
+	Fee           int64     // the agency's fee, in Currency units; 0 = not set
+	Currency      string    // ISO 4217 (three upper-case letters), or empty
+	CreatedBy     string    // the user who moved the application to hired
 	CreatedAt     time.Time
+}
+
+// PlacementQuery selects placements: of one job and/or one person, or of
+// the whole tenant when both are empty.
+type PlacementQuery struct {
+	JobID    string
+	PersonID string
+	// Limit caps the placements returned. If zero, DefaultPage; at most
+	// MaxLimit.
+	Limit int
 }
 
 // PeopleQuery filters and ranks people. Text is full-text over name,
@@ -382,7 +395,22 @@ type Pipelines interface {
 	GetApplication(ctx context.Context, tenantID, id string) (Application, error)
 	// MoveStage changes the stage and appends to the history atomically.
 	// reason is required for rejected. Moving from hired is ErrInvalid.
+	// A move to hired records a placement without details in the same
+	// transaction (as Hire with a zero Placement).
 	MoveStage(ctx context.Context, tenantID, applicationID string, to Stage, userID, reason string) (Application, error)
+	// Hire moves an application to hired and records its placement with
+	// p's details (StartDate, Salary, Fee, Currency; see Placement.Validate)
+	// in one transaction: either both are written or neither. The
+	// placement's application, job and person come from the application;
+	// its CreatedBy is userID, which must be a user of the tenant. The same
+	// moves as MoveStage to hired are allowed, so hiring a hired
+	// application (twice, or concurrently) is ErrInvalid and an application
+	// has at most one placement. An unknown (or another tenant's)
+	// application is ErrNotFound.
+	Hire(ctx context.Context, tenantID, applicationID, userID string, p Placement) (Application, Placement, error)
+	// Placements lists placements by q, newest first, then by id. A JobID
+	// or PersonID that does not exist in the tenant is ErrNotFound.
+	Placements(ctx context.Context, tenantID string, q PlacementQuery) ([]Placement, error)
 	// JobPipeline lists a job's applications, by stage order then UpdatedAt.
 	JobPipeline(ctx context.Context, tenantID, jobID string) ([]Application, error)
 	// PersonApplications lists a person's applications, newest first.

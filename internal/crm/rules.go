@@ -142,13 +142,51 @@ func ValidStage(s Stage) bool { return slices.Contains(Stages, s) }
 
 // CanMove reports whether an application may move from one stage to
 // another: any move between active stages (forwards or back), to rejected
-// from anything but hired, from rejected back into the funnel; never out
-// of hired, never to the same stage.
+// from anything but hired, from rejected back into the funnel (an active
+// stage: a rejected candidate is not hired without going through it
+// again); never out of hired, never to the same stage.
 func CanMove(from, to Stage) bool {
 	if !ValidStage(from) || !ValidStage(to) || from == to || from == StageHired {
 		return false
 	}
+	return !(from == StageRejected && to == StageHired)
+}
+
+// MaxAmount bounds a placement's salary and fee: far above any real one,
+// far below what int64 and every backend hold.
+const MaxAmount = 1_000_000_000_000
+
+// ValidCurrency reports whether c is empty or three upper-case ASCII
+// letters (the shape of an ISO 4217 code).
+func ValidCurrency(c string) bool {
+	if c == "" {
+		return true
+	}
+	if len(c) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
 	return true
+}
+
+// Validate checks a placement's details (the ids are the store's to set):
+// salary and fee in 0..MaxAmount-1, currency empty or three upper-case
+// letters, start date zero or within MinTime..MaxTime.
+func (p Placement) Validate() error {
+	if p.Salary < 0 || p.Salary >= MaxAmount || p.Fee < 0 || p.Fee >= MaxAmount {
+		return invalidf("salary and fee must be 0 or more and below %d", int64(MaxAmount))
+	}
+	if !ValidCurrency(p.Currency) {
+		return invalidf("currency must be three upper-case letters (ISO 4217)")
+	}
+	if !validTime(p.StartDate) {
+		return invalidf("start date is outside 1900-2200")
+	}
+	return nil
 }
 
 // Validate checks a note.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crm-mcp/crm-mcp/internal/crm"
 )
@@ -28,6 +29,9 @@ func TestCanMove(t *testing.T) {
 		{crm.StageInterview, crm.StageScreening, true},
 		{crm.StageOffer, crm.StageRejected, true},
 		{crm.StageRejected, crm.StageScreening, true},
+		{crm.StageRejected, crm.StageHired, false},
+		{crm.StageOffer, crm.StageHired, true},
+		{crm.StageHired, crm.StageHired, false},
 		{crm.StageHired, crm.StageRejected, false},
 		{crm.StageSourced, crm.StageSourced, false},
 		{crm.StageSourced, "won", false},
@@ -58,6 +62,28 @@ func TestValidate(t *testing.T) {
 	}
 	if err := (crm.Job{Title: "Dev", CompanyID: "c", Status: crm.JobOpen, SalaryMin: 10, SalaryMax: 5}).Validate(); err == nil {
 		t.Error("inverted salary range accepted")
+	}
+	for _, tc := range []struct {
+		name string
+		p    crm.Placement
+		ok   bool
+	}{
+		{"zero", crm.Placement{}, true},
+		{"full", crm.Placement{Salary: 90_000, Fee: 18_000, Currency: "EUR", StartDate: crm.MaxTime}, true},
+		{"negative salary", crm.Placement{Salary: -1}, false},
+		{"negative fee", crm.Placement{Fee: -1}, false},
+		{"huge salary", crm.Placement{Salary: crm.MaxAmount}, false},
+		{"huge fee", crm.Placement{Fee: crm.MaxAmount}, false},
+		{"lower-case currency", crm.Placement{Currency: "eur"}, false},
+		{"long currency", crm.Placement{Currency: "EURO"}, false},
+		{"non-ASCII currency", crm.Placement{Currency: "ÉUR"}, false},
+		{"early start", crm.Placement{StartDate: crm.MinTime.Add(-time.Second)}, false},
+		{"late start", crm.Placement{StartDate: crm.MaxTime.Add(time.Second)}, false},
+	} {
+		err := tc.p.Validate()
+		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, crm.ErrInvalid)) {
+			t.Errorf("placement %s: Validate = %v", tc.name, err)
+		}
 	}
 	if err := (crm.Note{Body: "x"}).Validate(); err == nil {
 		t.Error("note without subject accepted")

@@ -1,7 +1,9 @@
 package crmtools
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/crm-mcp/crm-mcp/internal/crm"
 	"github.com/crm-mcp/crm-mcp/internal/crm/api"
@@ -176,6 +178,75 @@ func toApplication(a crm.Application, withHistory bool) application {
 		}
 	}
 	return out
+}
+
+// placement is a hire: an application moved to hired, with the details
+// given then.
+type placement struct {
+	ID            string `json:"id"`
+	ApplicationID string `json:"applicationId"`
+	JobID         string `json:"jobId"`
+	JobTitle      string `json:"jobTitle,omitempty"`
+	PersonID      string `json:"personId"`
+	StartDate     string `json:"startDate,omitempty" jsonschema:"The agreed start date, if recorded."`
+	Salary        int64  `json:"salary,omitempty" jsonschema:"Yearly salary in currency units, if recorded."`
+	Fee           int64  `json:"fee,omitempty" jsonschema:"The agency's fee in currency units, if recorded."`
+	Currency      string `json:"currency,omitempty"`
+	CreatedBy     string `json:"createdBy,omitempty" jsonschema:"The CRM user who recorded the hire."`
+	CreatedAt     string `json:"createdAt"`
+}
+
+func toPlacement(p crm.Placement) placement {
+	return placement{
+		ID: p.ID, ApplicationID: p.ApplicationID, JobID: p.JobID, PersonID: p.PersonID, StartDate: dateOf(p.StartDate),
+		Salary: p.Salary, Fee: p.Fee, Currency: p.Currency, CreatedBy: p.CreatedBy, CreatedAt: ts(p.CreatedAt),
+	}
+}
+
+// dateOf is a start date as a day when it is midnight UTC (as dates given
+// to tools are), else the full time.
+func dateOf(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	if u := t.UTC(); u.Equal(u.Truncate(24 * time.Hour)) {
+		return u.Format("2006-01-02")
+	}
+	return ts(t)
+}
+
+// placementDetails renders what a placement records, or "" without details.
+func placementDetails(p *placement) string {
+	var parts []string
+	if p.StartDate != "" {
+		parts = append(parts, "start "+p.StartDate)
+	}
+	money := func(label string, n int64) {
+		if n > 0 {
+			parts = append(parts, strings.TrimSpace(fmt.Sprintf("%s %d %s", label, n, p.Currency)))
+		}
+	}
+	money("salary", p.Salary)
+	money("fee", p.Fee)
+	return strings.Join(parts, ", ")
+}
+
+// writePlacements writes a titled table of placements.
+func writePlacements(b *strings.Builder, title string, ps []placement) {
+	if len(ps) == 0 {
+		fmt.Fprintf(b, "%s: none.\n", title)
+		return
+	}
+	fmt.Fprintf(b, "%s (%d):\n", title, len(ps))
+	rows := make([][]string, 0, len(ps))
+	for _, p := range ps {
+		job := p.JobID
+		if p.JobTitle != "" {
+			job = p.JobTitle + " (" + p.JobID + ")"
+		}
+		rows = append(rows, []string{p.ID, job, p.PersonID, dayOf(p.CreatedAt), orDash(placementDetails(&p))})
+	}
+	table(b, []string{"Placement", "Job", "Person ID", "Hired", "Details"}, rows)
 }
 
 // note is a note about a person, company or job.

@@ -17,6 +17,9 @@ import (
 type People interface {
 	CreatePerson(ctx context.Context, p crm.Person) (crm.Person, error)
 	GetPerson(ctx context.Context, id string) (crm.Person, error)
+	// PersonInfo is the person with pipelines, recent notes and
+	// activities and open tasks, in one call.
+	PersonInfo(ctx context.Context, id string, lim crm.InfoLimits) (crm.PersonInfo, error)
 	UpdatePerson(ctx context.Context, id string, p crm.PersonPatch) (crm.Person, error)
 	// GetPeople returns the people with these ids in the given order,
 	// skipping ids that do not exist in the caller's tenant.
@@ -49,6 +52,10 @@ type Pipelines interface {
 	AddToPipeline(ctx context.Context, a crm.Application) (crm.Application, error)
 	GetApplication(ctx context.Context, id string) (crm.Application, error)
 	MoveStage(ctx context.Context, applicationID string, to crm.Stage, reason string) (crm.Application, error)
+	// Hire moves an application to hired and records its placement with
+	// p's details, atomically.
+	Hire(ctx context.Context, applicationID string, p crm.Placement) (crm.Application, crm.Placement, error)
+	Placements(ctx context.Context, q crm.PlacementQuery) ([]crm.Placement, error)
 	PipelineReport(ctx context.Context, q crm.ReportQuery) ([]crm.FunnelRow, error)
 }
 

@@ -40,6 +40,7 @@ type fakeTenant struct {
 	notes     []crm.Note
 	acts      []crm.Activity
 	tasks     map[string]crm.Task
+	plcs      []crm.Placement // oldest first
 }
 
 var _ crmtools.CRM = (*fakeCRM)(nil)
@@ -136,6 +137,44 @@ func (f *fakeCRM) GetPerson(ctx context.Context, id string) (crm.Person, error) 
 		return crm.Person{}, crm.ErrNotFound
 	}
 	return p, nil
+}
+
+// PersonInfo aggregates like the CRM API does, with crm.LoadPersonInfo
+// over the fake's own methods, so faults planted in those (GetPerson,
+// PersonApplications, ...) surface here too.
+func (f *fakeCRM) PersonInfo(ctx context.Context, id string, lim crm.InfoLimits) (crm.PersonInfo, error) {
+	if _, _, err := f.begin(ctx, "PersonInfo"); err != nil {
+		f.mu.Unlock()
+		return crm.PersonInfo{}, err
+	}
+	f.mu.Unlock()
+	return crm.LoadPersonInfo(ctx, fakeReader{f}, "", id, lim)
+}
+
+// fakeReader adapts the fake to crm.PersonInfoReader: the tenant comes
+// from ctx, as with the API client, so the tenant argument is ignored.
+type fakeReader struct{ f *fakeCRM }
+
+func (r fakeReader) GetPerson(ctx context.Context, _, id string) (crm.Person, error) {
+	return r.f.GetPerson(ctx, id)
+}
+func (r fakeReader) PersonApplications(ctx context.Context, _, id string) ([]crm.Application, error) {
+	return r.f.PersonApplications(ctx, id)
+}
+func (r fakeReader) GetJobs(ctx context.Context, _ string, ids []string) ([]crm.Job, error) {
+	return r.f.GetJobs(ctx, ids)
+}
+func (r fakeReader) RecentNotes(ctx context.Context, _ string, s crm.Subject, limit int) ([]crm.Note, error) {
+	return r.f.RecentNotes(ctx, s, limit)
+}
+func (r fakeReader) RecentActivities(ctx context.Context, _, id string, limit int) ([]crm.Activity, error) {
+	return r.f.RecentActivities(ctx, id, limit)
+}
+func (r fakeReader) ListTasks(ctx context.Context, _ string, q crm.TaskQuery) ([]crm.Task, error) {
+	return r.f.ListTasks(ctx, q)
+}
+func (r fakeReader) Placements(ctx context.Context, _ string, q crm.PlacementQuery) ([]crm.Placement, error) {
+	return r.f.Placements(ctx, q)
 }
 
 func (f *fakeCRM) UpdatePerson(ctx context.Context, id string, pp crm.PersonPatch) (crm.Person, error) {
@@ -554,21 +593,73 @@ func (f *fakeCRM) MoveStage(ctx context.Context, id string, to crm.Stage, reason
 	if err != nil {
 		return crm.Application{}, err
 	}
+	a, _, err := t.move(f.stamp(), uid, id, to, reason, crm.Placement{})
+	return a, err
+}
+
+// Hire is MoveStage to hired with the placement's details, as the store
+// does it: validated first, both written or neither.
+func (f *fakeCRM) Hire(ctx context.Context, id string, p crm.Placement) (crm.Application, crm.Placement, error) {
+	t, uid, err := f.begin(ctx, "Hire")
+	defer f.mu.Unlock()
+	if err != nil {
+		return crm.Application{}, crm.Placement{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return crm.Application{}, crm.Placement{}, err
+	}
+	return t.move(f.stamp(), uid, id, crm.StageHired, "", p)
+}
+
+func (t *fakeTenant) move(now time.Time, uid, id string, to crm.Stage, reason string, details crm.Placement) (crm.Application, crm.Placement, error) {
 	a, ok := t.apps[id]
 	if !ok {
-		return crm.Application{}, crm.ErrNotFound
+		return crm.Application{}, crm.Placement{}, crm.ErrNotFound
 	}
 	if !crm.CanMove(a.Stage, to) || (to == crm.StageRejected && strings.TrimSpace(reason) == "") {
-		return crm.Application{}, crm.ErrInvalid
+		return crm.Application{}, crm.Placement{}, crm.ErrInvalid
 	}
-	now := f.stamp()
 	a.History = append(slices.Clone(a.History), crm.StageChange{From: a.Stage, To: to, At: now, UserID: uid, Reason: reason})
 	a.Stage, a.UpdatedAt, a.RejectReason = to, now, ""
 	if to == crm.StageRejected {
 		a.RejectReason = reason
 	}
 	t.apps[id] = a
-	return a, nil
+	var p crm.Placement
+	if to == crm.StageHired {
+		p = crm.Placement{
+			ID: crm.NewID("plc"), ApplicationID: a.ID, JobID: a.JobID, PersonID: a.PersonID,
+			StartDate: details.StartDate, Salary: details.Salary, Fee: details.Fee, Currency: details.Currency,
+			CreatedBy: uid, CreatedAt: now,
+		}
+		t.plcs = append(t.plcs, p)
+	}
+	return a, p, nil
+}
+
+func (f *fakeCRM) Placements(ctx context.Context, q crm.PlacementQuery) ([]crm.Placement, error) {
+	t, _, err := f.begin(ctx, "Placements")
+	defer f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := t.jobs[q.JobID]; q.JobID != "" && !ok {
+		return nil, crm.ErrNotFound
+	}
+	if _, ok := t.people[q.PersonID]; q.PersonID != "" && !ok {
+		return nil, crm.ErrNotFound
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = crm.DefaultPage
+	}
+	out := []crm.Placement{}
+	for _, p := range slices.Backward(t.plcs) {
+		if (q.JobID == "" || p.JobID == q.JobID) && (q.PersonID == "" || p.PersonID == q.PersonID) && len(out) < limit {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeCRM) PipelineReport(ctx context.Context, q crm.ReportQuery) ([]crm.FunnelRow, error) {

@@ -39,6 +39,7 @@ type jobInfo struct {
 	Pipeline    []stageCount `json:"pipeline" jsonschema:"How many people are at each stage of the job's pipeline now, in funnel order."`
 	InPipeline  int          `json:"inPipeline" jsonschema:"How many people are in the pipeline, at any stage."`
 	RecentNotes []note       `json:"recentNotes" jsonschema:"The 5 most recent notes about the job."`
+	Placements  []placement  `json:"placements" jsonschema:"The job's placements (hires), newest first (at most 5)."`
 }
 
 type createJobIn struct {
@@ -80,7 +81,7 @@ func jobTools(d *deps) []tools.Registered {
 		}, searchJobs, renderSearchJobs),
 		newTool(d, spec{
 			name: "getJobInfo", title: "Get everything about a job", toolset: ToolsetJobs, scope: identity.ScopeRead, effect: reads,
-			description: "One job in one call: title, status, company, salary, description, how many people are at each pipeline stage, and the 5 most recent notes. " +
+			description: "One job in one call: title, status, company, salary, description, how many people are at each pipeline stage, the 5 most recent notes and the latest placements (hires, with start date, salary and fee). " +
 				"Use getPipeline to see who is in the pipeline, and pipelineReport for conversion rates and time in stage.",
 		}, getJobInfo, renderJobInfo),
 		newTool(d, spec{
@@ -157,12 +158,17 @@ func getJobInfo(ctx context.Context, c *call, in getJobInfoIn) (jobInfo, error) 
 		j     crm.Job
 		apps  []crm.Application
 		notes []crm.Note
+		plcs  []crm.Placement
 	)
 	errs := fanout(ctx,
 		func(ctx context.Context) (err error) { j, err = c.crm.GetJob(ctx, id); return err },
 		func(ctx context.Context) (err error) { apps, err = c.crm.JobPipeline(ctx, id); return err },
 		func(ctx context.Context) (err error) {
 			notes, err = c.crm.RecentNotes(ctx, crm.Subject{JobID: id}, infoNotes)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			plcs, err = c.crm.Placements(ctx, crm.PlacementQuery{JobID: id, Limit: infoPlacements})
 			return err
 		},
 	)
@@ -178,6 +184,7 @@ func getJobInfo(ctx context.Context, c *call, in getJobInfoIn) (jobInfo, error) 
 		Pipeline:    countStages(apps),
 		InPipeline:  len(apps),
 		RecentNotes: mapSlice(firstNItems(notes, infoNotes), toNote),
+		Placements:  mapSlice(firstNItems(plcs, infoPlacements), toPlacement),
 	}, nil
 }
 
@@ -207,6 +214,7 @@ func renderJobInfo(o *jobInfo) string {
 	}
 	b.WriteString("\n")
 	writeNotes(&b, "Recent notes", o.RecentNotes)
+	writePlacements(&b, "Placements", o.Placements)
 	return b.String()
 }
 

@@ -15,6 +15,7 @@ const (
 	infoNotes      = 5
 	infoActivities = 5
 	infoTasks      = 20
+	infoPlacements = 5
 )
 
 var peopleSearch = pager{tool: "searchPeople", kind: "people", noun: "person"}
@@ -45,6 +46,7 @@ type personInfo struct {
 	RecentNotes      []note        `json:"recentNotes" jsonschema:"The 5 most recent notes about the person."`
 	RecentActivities []activity    `json:"recentActivities" jsonschema:"The 5 most recent calls, emails and meetings."`
 	OpenTasks        []task        `json:"openTasks" jsonschema:"Open tasks about the person, by due date."`
+	Placements       []placement   `json:"placements" jsonschema:"The person's placements (hires), newest first, with job titles."`
 }
 
 type createPersonIn struct {
@@ -96,7 +98,7 @@ func peopleTools(d *deps) []tools.Registered {
 		}, searchPeople, renderSearchPeople),
 		newTool(d, spec{
 			name: "getPersonInfo", title: "Get everything about a person", toolset: ToolsetPeople, scope: identity.ScopeRead, effect: reads,
-			description: "Everything about one person in one call: profile, contact details, pipelines (with job titles and stages), the 5 most recent notes and activities, and open tasks. " +
+			description: "Everything about one person in one call: profile, contact details, pipelines (with job titles and stages), placements (hires), the 5 most recent notes and activities, and open tasks. " +
 				"Use this before writing about or to a person. Use getTimeline for their full history, and searchPeople when you do not have the id.",
 		}, getPersonInfo, renderPersonInfo),
 		newTool(d, spec{
@@ -147,78 +149,34 @@ func renderSearchPeople(p *page[personRow]) string {
 }
 
 func getPersonInfo(ctx context.Context, c *call, in getPersonInfoIn) (personInfo, error) {
-	id := in.PersonID
-	var (
-		p     crm.Person
-		apps  []crm.Application
-		notes []crm.Note
-		acts  []crm.Activity
-		tasks []crm.Task
-	)
-	errs := fanout(ctx,
-		func(ctx context.Context) (err error) { p, err = c.crm.GetPerson(ctx, id); return err },
-		func(ctx context.Context) (err error) { apps, err = c.crm.PersonApplications(ctx, id); return err },
-		func(ctx context.Context) (err error) {
-			notes, err = c.crm.RecentNotes(ctx, crm.Subject{PersonID: id}, infoNotes)
-			return err
-		},
-		func(ctx context.Context) (err error) {
-			acts, err = c.crm.RecentActivities(ctx, id, infoActivities)
-			return err
-		},
-		func(ctx context.Context) (err error) {
-			tasks, err = c.crm.ListTasks(ctx, crm.TaskQuery{PersonID: id, Limit: infoTasks})
-			return err
-		},
-	)
-	if err := c.firstErr(errs, "person", id); err != nil {
-		return personInfo{}, err
-	}
-	titles, err := c.jobTitles(ctx, apps)
+	info, err := c.crm.PersonInfo(ctx, in.PersonID, crm.InfoLimits{Notes: infoNotes, Activities: infoActivities, Tasks: infoTasks})
 	if err != nil {
-		return personInfo{}, err
+		return personInfo{}, c.crmErr(err, "person", in.PersonID)
 	}
 	out := personInfo{
-		Person:           toPerson(p),
-		Applications:     make([]application, 0, len(apps)),
-		RecentNotes:      mapSlice(firstNItems(notes, infoNotes), toNote),
-		RecentActivities: mapSlice(firstNItems(acts, infoActivities), toActivity),
-		OpenTasks:        make([]task, 0, len(tasks)),
+		Person:           toPerson(info.Person),
+		Applications:     make([]application, 0, len(info.Applications)),
+		RecentNotes:      mapSlice(firstNItems(info.RecentNotes, infoNotes), toNote),
+		RecentActivities: mapSlice(firstNItems(info.RecentActivities, infoActivities), toActivity),
+		OpenTasks:        make([]task, 0, len(info.OpenTasks)),
+		Placements:       make([]placement, 0, len(info.Placements)),
 	}
-	for _, a := range apps {
+	for _, p := range info.Placements {
+		pl := toPlacement(p)
+		pl.JobTitle = info.JobTitles[p.JobID]
+		out.Placements = append(out.Placements, pl)
+	}
+	for _, a := range info.Applications {
 		ap := toApplication(a, false)
-		ap.JobTitle = titles[a.JobID]
+		ap.JobTitle = info.JobTitles[a.JobID]
 		out.Applications = append(out.Applications, ap)
 	}
-	for _, t := range tasks {
+	for _, t := range info.OpenTasks {
 		if !t.Done {
 			out.OpenTasks = append(out.OpenTasks, toTask(t))
 		}
 	}
 	return out, nil
-}
-
-// jobTitles looks up the titles of the applications' jobs.
-func (c *call) jobTitles(ctx context.Context, apps []crm.Application) (map[string]string, error) {
-	titles := map[string]string{}
-	var ids []string
-	for _, a := range apps {
-		if _, ok := titles[a.JobID]; !ok {
-			titles[a.JobID] = ""
-			ids = append(ids, a.JobID)
-		}
-	}
-	if len(ids) == 0 {
-		return titles, nil
-	}
-	jobs, err := c.crm.GetJobs(ctx, ids)
-	if err != nil {
-		return nil, c.crmErr(err, "", "")
-	}
-	for _, j := range jobs {
-		titles[j.ID] = j.Title
-	}
-	return titles, nil
 }
 
 func renderPersonInfo(o *personInfo) string {
@@ -234,6 +192,10 @@ func renderPersonInfo(o *personInfo) string {
 			rows = append(rows, []string{a.ID, a.JobTitle, a.JobID, stageText(a.Stage, a.RejectReason), dayOf(a.UpdatedAt)})
 		}
 		table(&b, []string{"Application", "Job", "Job ID", "Stage", "Updated"}, rows)
+	}
+	if len(o.Placements) > 0 {
+		b.WriteString("\n")
+		writePlacements(&b, "Placements", o.Placements)
 	}
 	b.WriteString("\n")
 	writeNotes(&b, "Recent notes", o.RecentNotes)

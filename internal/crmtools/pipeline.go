@@ -38,6 +38,21 @@ type moveStageIn struct {
 	ApplicationID string    `json:"applicationId" jsonschema:"The application's id (app_…), from getPersonInfo or getPipeline."`
 	Stage         crm.Stage `json:"stage" jsonschema:"The stage to move to."`
 	Reason        string    `json:"reason,omitempty" jsonschema:"Why; required when moving to rejected."`
+	StartDate     string    `json:"startDate,omitempty" jsonschema:"Only with stage hired: the agreed start date (2025-01-31)."`
+	Salary        *int64    `json:"salary,omitempty" jsonschema:"Only with stage hired: the agreed yearly salary, in currency units (0 or more)."`
+	Fee           *int64    `json:"fee,omitempty" jsonschema:"Only with stage hired: the agency's fee for the placement, in currency units (0 or more)."`
+	Currency      string    `json:"currency,omitempty" jsonschema:"Only with stage hired: ISO 4217 code of salary and fee, e.g. EUR."`
+}
+
+// hasPlacementDetails reports whether any placement detail was given.
+func (in *moveStageIn) hasPlacementDetails() bool {
+	return in.StartDate != "" || in.Salary != nil || in.Fee != nil || in.Currency != ""
+}
+
+type moveStageOut struct {
+	Application application `json:"application" jsonschema:"The application as stored now, with its stage history."`
+	Changed     bool        `json:"changed" jsonschema:"False when the call changed nothing (already at the stage)."`
+	Placement   *placement  `json:"placement,omitempty" jsonschema:"With stage hired: the placement (the record of the hire), with its start date, salary and fee if given."`
 }
 
 type applicationOut struct {
@@ -62,9 +77,11 @@ func pipelineTools(d *deps) []tools.Registered {
 		newTool(d, spec{
 			name: "moveStage", title: "Move an application to another stage", toolset: ToolsetPipeline, scope: identity.ScopeWrite, effect: overwrites,
 			description: "Move a person's application to another pipeline stage (sourced, screening, interview, offer, hired, rejected), forwards or back. " +
-				"hired is final; rejected needs a reason. Moving to the stage it is already at changes nothing. To add someone to a pipeline, use addToPipeline.",
-			invalid: "an application cannot leave hired, and moving to rejected needs a reason.",
-		}, moveStage, renderApplicationOut),
+				"hired is final and records the placement: give startDate, salary, fee and currency with stage hired to record the deal (they are refused with any other stage). " +
+				"rejected needs a reason, and a rejected application goes back into the funnel before it can be hired. Moving to the stage it is already at changes nothing. " +
+				"To add someone to a pipeline, use addToPipeline; to see placements, use getJobInfo or getPersonInfo.",
+			invalid: "an application cannot leave hired or go from rejected straight to hired, moving to rejected needs a reason, salary and fee must be 0 or more, currency a three-letter code like EUR, and startDate a date like 2025-01-31 between 1900 and 2200.",
+		}, moveStage, renderMoveStage),
 	}
 }
 
@@ -164,24 +181,96 @@ func addToPipeline(ctx context.Context, c *call, in addToPipelineIn) (applicatio
 	return applicationOut{Application: toApplication(a, true), Changed: true}, nil
 }
 
-func moveStage(ctx context.Context, c *call, in moveStageIn) (applicationOut, error) {
+func moveStage(ctx context.Context, c *call, in moveStageIn) (moveStageOut, error) {
+	details := in.hasPlacementDetails()
+	if details && in.Stage != crm.StageHired {
+		return moveStageOut{}, invalidf("startDate, salary, fee and currency record a placement: give them only with stage hired.")
+	}
+	var p crm.Placement
+	if details {
+		if in.StartDate != "" {
+			t, err := parseWhen("startDate", in.StartDate)
+			if err != nil {
+				return moveStageOut{}, err
+			}
+			p.StartDate = t
+		}
+		if in.Salary != nil {
+			p.Salary = *in.Salary
+		}
+		if in.Fee != nil {
+			p.Fee = *in.Fee
+		}
+		p.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
+		if err := p.Validate(); err != nil {
+			return moveStageOut{}, invalidf("salary and fee must be 0 or more (and below %d), currency a three-letter code like EUR, and startDate between 1900 and 2200.", int64(crm.MaxAmount))
+		}
+	}
 	cur, err := c.crm.GetApplication(ctx, in.ApplicationID)
 	if err != nil {
-		return applicationOut{}, c.crmErr(err, "application", in.ApplicationID)
+		return moveStageOut{}, c.crmErr(err, "application", in.ApplicationID)
 	}
 	switch {
+	case cur.Stage == in.Stage && in.Stage == crm.StageHired:
+		if details {
+			return moveStageOut{}, invalidf("this application is already at hired; its placement was recorded then and cannot be changed.")
+		}
+		return moveStageOut{Application: toApplication(cur, true), Placement: c.placementOf(ctx, cur)}, nil
 	case cur.Stage == in.Stage:
-		return applicationOut{Application: toApplication(cur, true)}, nil
+		return moveStageOut{Application: toApplication(cur, true)}, nil
 	case cur.Stage == crm.StageHired:
-		return applicationOut{}, invalidf("this application is at hired, which is final.")
+		return moveStageOut{}, invalidf("this application is at hired, which is final.")
 	case in.Stage == crm.StageRejected && strings.TrimSpace(in.Reason) == "":
-		return applicationOut{}, invalidf("moving to rejected needs a reason.")
+		return moveStageOut{}, invalidf("moving to rejected needs a reason.")
+	case cur.Stage == crm.StageRejected && in.Stage == crm.StageHired:
+		return moveStageOut{}, invalidf("this application is at rejected; move it back into the funnel (e.g. to offer) before hiring.")
+	}
+	if in.Stage == crm.StageHired {
+		a, plc, err := c.crm.Hire(ctx, in.ApplicationID, p)
+		if err != nil {
+			return moveStageOut{}, c.crmErr(err, "application", in.ApplicationID)
+		}
+		pl := toPlacement(plc)
+		return moveStageOut{Application: toApplication(a, true), Changed: true, Placement: &pl}, nil
 	}
 	a, err := c.crm.MoveStage(ctx, in.ApplicationID, in.Stage, in.Reason)
 	if err != nil {
-		return applicationOut{}, c.crmErr(err, "application", in.ApplicationID)
+		return moveStageOut{}, c.crmErr(err, "application", in.ApplicationID)
 	}
-	return applicationOut{Application: toApplication(a, true), Changed: true}, nil
+	return moveStageOut{Application: toApplication(a, true), Changed: true}, nil
+}
+
+// placementOf looks up the placement of a hired application, for an
+// answer that changed nothing: a failure only leaves it out.
+func (c *call) placementOf(ctx context.Context, a crm.Application) *placement {
+	ps, err := c.crm.Placements(ctx, crm.PlacementQuery{JobID: a.JobID, PersonID: a.PersonID, Limit: crm.MaxLimit})
+	if err != nil {
+		return nil
+	}
+	for _, p := range ps {
+		if p.ApplicationID == a.ID {
+			pl := toPlacement(p)
+			return &pl
+		}
+	}
+	return nil
+}
+
+func renderMoveStage(o *moveStageOut) string {
+	var b strings.Builder
+	b.WriteString(renderApplicationOut(&applicationOut{Application: o.Application, Changed: o.Changed}))
+	if o.Placement != nil {
+		verb := "recorded"
+		if !o.Changed {
+			verb = "recorded earlier"
+		}
+		d := placementDetails(o.Placement)
+		if d == "" {
+			d = "no start date, salary or fee given"
+		}
+		fmt.Fprintf(&b, "\nPlacement %s %s (%s).\n", o.Placement.ID, verb, d)
+	}
+	return b.String()
 }
 
 func renderApplicationOut(o *applicationOut) string {

@@ -13,7 +13,7 @@ var outputs = []any{
 	page[personRow]{}, personInfo{}, personOut{},
 	page[companyRow]{}, companyInfo{}, companyOut{},
 	page[jobRow]{}, jobInfo{}, jobOut{},
-	pipelineOut{}, applicationOut{},
+	pipelineOut{}, applicationOut{}, moveStageOut{},
 	noteOut{}, activityOut{}, timelineOut{},
 	tasksOut{}, taskOut{},
 	reportOut{},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -312,6 +313,154 @@ func TestWriteTools(t *testing.T) {
 	}
 }
 
+// TestHireRecordsPlacement: moveStage to hired records the placement with
+// the details given, shows it in structuredContent and text, and
+// getJobInfo and getPersonInfo list it; details with another stage, bad
+// details and a second hire are refused and change nothing.
+func TestHireRecordsPlacement(t *testing.T) {
+	e := newEnv(t)
+	w := e.seedWorld(alice, "Kim")
+	cs := e.session(&alice)
+	appID := w.app.ID
+	stageOf := func(id string) crm.Stage {
+		t.Helper()
+		a, err := e.crm.GetApplication(e.ctx(alice), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Stage
+	}
+	placementsOf := func() []crm.Placement {
+		t.Helper()
+		ps, err := e.crm.Placements(e.ctx(alice), crm.PlacementQuery{JobID: w.job.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps
+	}
+	mustOK(t, call(t, cs, "moveStage", map[string]any{"applicationId": appID, "stage": "offer"}), "moveStage offer")
+
+	for _, tc := range []struct {
+		name string
+		args map[string]any
+		want string
+	}{
+		{"details with another stage", map[string]any{"stage": "interview", "salary": 90000}, "only with stage hired"},
+		{"start date with another stage", map[string]any{"stage": "rejected", "reason": "x", "startDate": "2025-04-01"}, "only with stage hired"},
+		{"negative salary", map[string]any{"stage": "hired", "salary": -1}, "/properties/salary"},
+		{"fee too large", map[string]any{"stage": "hired", "fee": int64(crm.MaxAmount)}, "salary and fee must be 0 or more"},
+		{"bad currency", map[string]any{"stage": "hired", "currency": "euros"}, "three-letter code"},
+		{"bad start date", map[string]any{"stage": "hired", "startDate": "next monday"}, "startDate must be a date"},
+		{"start date out of range", map[string]any{"stage": "hired", "startDate": "2300-01-01"}, "between 1900 and 2200"},
+	} {
+		args := map[string]any{"applicationId": appID}
+		maps.Copy(args, tc.args)
+		r := call(t, cs, "moveStage", args)
+		if !r.IsError || !strings.Contains(r.Text, tc.want) {
+			t.Errorf("%s: want an input error with %q, got (error %v):\n%s", tc.name, tc.want, r.IsError, r.Text)
+		}
+	}
+	if st, ps := stageOf(appID), placementsOf(); st != crm.StageOffer || len(ps) != 0 {
+		t.Fatalf("after refused moves: stage %s, placements %+v; want offer and none", st, ps)
+	}
+
+	h := mustOK(t, call(t, cs, "moveStage", map[string]any{
+		"applicationId": appID, "stage": "hired", "startDate": "2025-04-01", "salary": 90000, "fee": 18000, "currency": "eur",
+	}), "moveStage hired")
+	var got struct {
+		Application struct{ ID, Stage string }
+		Changed     bool
+		Placement   *struct {
+			ID, ApplicationID, JobID, PersonID, StartDate, Currency, CreatedBy string
+			Salary, Fee                                                        int64
+		}
+	}
+	if err := json.Unmarshal([]byte(h.Raw), &got); err != nil {
+		t.Fatal(err)
+	}
+	p := got.Placement
+	if !got.Changed || got.Application.Stage != "hired" || p == nil || !strings.HasPrefix(p.ID, "plc_") || p.ApplicationID != appID ||
+		p.JobID != w.job.ID || p.PersonID != w.person.ID || p.StartDate != "2025-04-01" || p.Salary != 90000 || p.Fee != 18000 ||
+		p.Currency != "EUR" || p.CreatedBy != alice.UserID {
+		t.Fatalf("moveStage hired = %s", h.Raw)
+	}
+	body := checkFenced(t, "moveStage hired", h.Text)
+	for _, want := range []string{"is now at hired", "Placement " + p.ID + " recorded (start 2025-04-01, salary 90000 EUR, fee 18000 EUR)."} {
+		if !strings.Contains(body, want) {
+			t.Errorf("moveStage hired text lacks %q:\n%s", want, body)
+		}
+	}
+	if ps := placementsOf(); len(ps) != 1 || ps[0].ID != p.ID {
+		t.Errorf("placements after the hire = %+v", ps)
+	}
+
+	// Again: nothing changes, the placement recorded then is shown; new
+	// details are refused rather than dropped.
+	again := mustOK(t, call(t, cs, "moveStage", map[string]any{"applicationId": appID, "stage": "hired"}), "moveStage hired again")
+	if again.Data["changed"] != false || again.Data["placement"].(map[string]any)["id"] != p.ID {
+		t.Errorf("moveStage hired again = %s", again.Raw)
+	}
+	if r := call(t, cs, "moveStage", map[string]any{"applicationId": appID, "stage": "hired", "salary": 1}); !r.IsError || !strings.Contains(r.Text, "cannot be changed") {
+		t.Errorf("new details for a hired application:\n%s", r.Text)
+	}
+	if ps := placementsOf(); len(ps) != 1 || ps[0].Salary != 90000 {
+		t.Errorf("placements after the second attempts = %+v", ps)
+	}
+
+	// A plain move to hired records a placement without details.
+	other := e.addPerson(alice, crm.Person{FirstName: "Lee"})
+	oa, err := e.crm.AddToPipeline(e.ctx(alice), crm.Application{JobID: w.job.ID, PersonID: other.ID, Stage: crm.StageOffer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := mustOK(t, call(t, cs, "moveStage", map[string]any{"applicationId": oa.ID, "stage": "hired"}), "moveStage hired plain")
+	if pl, ok := plain.Data["placement"].(map[string]any); !ok || pl["salary"] != nil || pl["applicationId"] != oa.ID {
+		t.Errorf("plain move to hired = %s", plain.Raw)
+	}
+	if b := checkFenced(t, "plain", plain.Text); !strings.Contains(b, "no start date, salary or fee given") {
+		t.Errorf("plain move to hired text:\n%s", b)
+	}
+
+	// From rejected straight to hired: refused with a way forward.
+	third := e.addPerson(alice, crm.Person{FirstName: "Max"})
+	ra, err := e.crm.AddToPipeline(e.ctx(alice), crm.Application{JobID: w.job.ID, PersonID: third.ID, Stage: crm.StageOffer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, call(t, cs, "moveStage", map[string]any{"applicationId": ra.ID, "stage": "rejected", "reason": "declined"}), "reject")
+	if r := call(t, cs, "moveStage", map[string]any{"applicationId": ra.ID, "stage": "hired"}); !r.IsError || !strings.Contains(r.Text, "back into the funnel") {
+		t.Errorf("rejected to hired:\n%s", r.Text)
+	}
+	if st := stageOf(ra.ID); st != crm.StageRejected {
+		t.Errorf("rejected application moved to %s", st)
+	}
+
+	// getJobInfo lists both placements, newest first; getPersonInfo the
+	// person's one, with the job's title.
+	ji := mustOK(t, call(t, cs, "getJobInfo", map[string]any{"jobId": w.job.ID}), "getJobInfo")
+	jps, _ := ji.Data["placements"].([]any)
+	if len(jps) != 2 || jps[0].(map[string]any)["applicationId"] != oa.ID || jps[1].(map[string]any)["id"] != p.ID {
+		t.Errorf("getJobInfo placements = %v", ji.Data["placements"])
+	}
+	if b := checkFenced(t, "getJobInfo", ji.Text); !strings.Contains(b, "Placements (2):") || !strings.Contains(b, "salary 90000 EUR") {
+		t.Errorf("getJobInfo text:\n%s", b)
+	}
+	pi := mustOK(t, call(t, cs, "getPersonInfo", map[string]any{"personId": w.person.ID}), "getPersonInfo")
+	pps, _ := pi.Data["placements"].([]any)
+	if len(pps) != 1 || pps[0].(map[string]any)["id"] != p.ID || pps[0].(map[string]any)["jobTitle"] != "Kim Engineer" {
+		t.Errorf("getPersonInfo placements = %v", pi.Data["placements"])
+	}
+	if b := checkFenced(t, "getPersonInfo", pi.Text); !strings.Contains(b, "Placements (1):") || !strings.Contains(b, "Kim Engineer ("+w.job.ID+")") {
+		t.Errorf("getPersonInfo text:\n%s", b)
+	}
+	// Another tenant sees none of it.
+	bobWorld := e.seedWorld(bob, "Bob")
+	bj := mustOK(t, call(t, e.session(&bob), "getJobInfo", map[string]any{"jobId": bobWorld.job.ID}), "bob getJobInfo")
+	if bps, _ := bj.Data["placements"].([]any); len(bps) != 0 || strings.Contains(bj.Raw, p.ID) {
+		t.Errorf("bob's job shows placements: %v", bj.Data["placements"])
+	}
+}
+
 // TestForeignIDsLookUnknown calls every tool that takes an id with
 // another tenant's real id and with an unknown id of the same shape: the
 // answers must be identical (no existence oracle) and carry nothing of
@@ -340,6 +489,7 @@ func TestForeignIDsLookUnknown(t *testing.T) {
 		{"getPipeline", "jobId", theirs.job.ID, nil},
 		{"pipelineReport", "jobId", theirs.job.ID, nil},
 		{"moveStage", "applicationId", theirs.app.ID, map[string]any{"stage": "screening"}},
+		{"moveStage hired", "applicationId", theirs.app.ID, map[string]any{"stage": "hired", "salary": 1, "currency": "EUR"}},
 		{"completeTask", "taskId", theirs.task.ID, nil},
 		{"addToPipeline", "personId", theirs.person.ID, map[string]any{"jobId": theirs.job.ID}},
 		{"addNote", "personId", theirs.person.ID, map[string]any{"body": "x"}},
@@ -349,13 +499,14 @@ func TestForeignIDsLookUnknown(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.tool, func(t *testing.T) {
+			tool, _, _ := strings.Cut(tc.tool, " ")
 			answer := func(id string) res {
 				args := map[string]any{tc.key: id}
 				for k, v := range tc.args {
 					args[k] = v
 				}
-				r := call(t, cs, tc.tool, args)
-				checkFenced(t, tc.tool, r.Text)
+				r := call(t, cs, tool, args)
+				checkFenced(t, tool, r.Text)
 				return r
 			}
 			foreign, missing := answer(tc.id), answer(unknown(tc.id))

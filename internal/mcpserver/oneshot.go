@@ -45,8 +45,8 @@ package mcpserver
 //   - MCPGODEBUG=allowsessionsinstateless=1 changes the stateless handler;
 //     the path is off when it is set.
 //
-// A panicking tool crashes the process on both paths: go-sdk runs tools on
-// its own goroutine without recover.
+// A panicking tool does not crash the process on either path: both run
+// the method handlers through recoverPanics (recover.go).
 
 import (
 	"bytes"

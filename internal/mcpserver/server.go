@@ -134,6 +134,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Register != nil {
 		opts.Register(srv)
 	}
+	// Added last, so outermost: it also covers the features' own middleware.
+	srv.AddReceivingMiddleware(recoverPanics(logger))
 
 	getServer := func(*http.Request) *mcp.Server { return srv }
 	// Our guard already enforces Host (a stricter superset of go-sdk's

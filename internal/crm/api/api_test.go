@@ -188,6 +188,79 @@ func TestErrorsMapToSentinels(t *testing.T) {
 	}
 }
 
+// TestHire: the hire endpoint records the placement with the request's
+// details, the application's job and person and the token's user; it
+// refuses ids in the body, and another tenant's application or job is
+// not found exactly like a missing one.
+func TestHire(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	a, b := f.client("tnt_a"), f.client("tnt_b")
+	co, err := a.CreateCompany(ctx, crm.Company{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := a.CreateJob(ctx, crm.Job{CompanyID: co.ID, Title: "Go Engineer", Status: crm.JobOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.CreatePerson(ctx, crm.Person{Kind: crm.KindCandidate, FirstName: "Grace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := a.AddToPipeline(ctx, crm.Application{JobID: job.ID, PersonID: p.ID, Stage: crm.StageOffer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tenant b cannot hire tenant a's application, nor list its job.
+	_, _, errForeign := b.Hire(ctx, app.ID, crm.Placement{Salary: 1})
+	_, _, errMissing := b.Hire(ctx, crm.NewID("app"), crm.Placement{Salary: 1})
+	if !errors.Is(errForeign, crm.ErrNotFound) || errForeign.Error() != errMissing.Error() {
+		t.Errorf("foreign hire: %v; missing: %v", errForeign, errMissing)
+	}
+	if _, err := b.Placements(ctx, crm.PlacementQuery{JobID: job.ID}); !errors.Is(err, crm.ErrNotFound) {
+		t.Errorf("tenant b lists tenant a's job's placements: %v", err)
+	}
+	// Ids in the body are refused, not used.
+	req, _ := http.NewRequest(http.MethodPost, f.url+"/v1/applications/"+app.ID+"/hire", strings.NewReader(`{"salary":1,"jobId":"job_x"}`))
+	tok, err := f.minter.Mint(ctx, servicetoken.Subject{UserID: "usr_tnt_a", TenantID: "tnt_a", ClientID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("hire with a jobId in the body: %d, want 400", resp.StatusCode)
+	}
+	if _, _, err := a.Hire(ctx, app.ID, crm.Placement{Currency: "eur"}); !errors.Is(err, crm.ErrInvalid) {
+		t.Errorf("lower-case currency: %v, want ErrInvalid", err)
+	}
+
+	start := time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)
+	h, plc, err := a.Hire(ctx, app.ID, crm.Placement{StartDate: start, Salary: 90_000, Fee: 18_000, Currency: "EUR", JobID: "job_x", CreatedBy: "usr_tnt_b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Stage != crm.StageHired || plc.ApplicationID != app.ID || plc.JobID != job.ID || plc.PersonID != p.ID || plc.CreatedBy != "usr_tnt_a" ||
+		!plc.StartDate.Equal(start) || plc.Salary != 90_000 || plc.Fee != 18_000 || plc.Currency != "EUR" || plc.TenantID != "tnt_a" {
+		t.Errorf("hire = %+v, %+v", h, plc)
+	}
+	if _, _, err := a.Hire(ctx, app.ID, crm.Placement{}); !errors.Is(err, crm.ErrInvalid) {
+		t.Errorf("second hire: %v, want ErrInvalid", err)
+	}
+	list, err := a.Placements(ctx, crm.PlacementQuery{PersonID: p.ID})
+	if err != nil || len(list) != 1 || list[0].ID != plc.ID {
+		t.Errorf("placements of the person: %+v, %v", list, err)
+	}
+	if list, err := b.Placements(ctx, crm.PlacementQuery{}); err != nil || len(list) != 0 {
+		t.Errorf("tenant b's placements: %+v, %v", list, err)
+	}
+}
+
 func TestUnavailableStore(t *testing.T) {
 	f := newFixture(t)
 	f.store.Close()

@@ -137,6 +137,15 @@ func (c *Client) CreatePerson(ctx context.Context, p crm.Person) (crm.Person, er
 func (c *Client) GetPerson(ctx context.Context, id string) (crm.Person, error) {
 	return call[crm.Person](ctx, c, http.MethodGet, "/v1/people/"+esc(id), nil)
 }
+
+// PersonInfo is everything about a person in one call (see crm.PersonInfo).
+func (c *Client) PersonInfo(ctx context.Context, id string, lim crm.InfoLimits) (crm.PersonInfo, error) {
+	q := url.Values{}
+	q.Set("notes", strconv.Itoa(lim.Notes))
+	q.Set("activities", strconv.Itoa(lim.Activities))
+	q.Set("tasks", strconv.Itoa(lim.Tasks))
+	return call[crm.PersonInfo](ctx, c, http.MethodGet, "/v1/people/"+esc(id)+"/info?"+q.Encode(), nil)
+}
 func (c *Client) UpdatePerson(ctx context.Context, id string, p crm.PersonPatch) (crm.Person, error) {
 	return call[crm.Person](ctx, c, http.MethodPatch, "/v1/people/"+esc(id), p)
 }
@@ -202,6 +211,19 @@ func (c *Client) GetApplication(ctx context.Context, id string) (crm.Application
 }
 func (c *Client) MoveStage(ctx context.Context, applicationID string, to crm.Stage, reason string) (crm.Application, error) {
 	return call[crm.Application](ctx, c, http.MethodPost, "/v1/applications/"+esc(applicationID)+"/move", MoveRequest{To: to, Reason: reason})
+}
+
+// Hire moves an application to hired and records its placement with p's
+// details (see crm.Pipelines.Hire); the hiring user is the token's.
+func (c *Client) Hire(ctx context.Context, applicationID string, p crm.Placement) (crm.Application, crm.Placement, error) {
+	out, err := call[HireResponse](ctx, c, http.MethodPost, "/v1/applications/"+esc(applicationID)+"/hire",
+		HireRequest{StartDate: p.StartDate, Salary: p.Salary, Fee: p.Fee, Currency: p.Currency})
+	return out.Application, out.Placement, err
+}
+
+// Placements lists placements of a job and/or a person, newest first.
+func (c *Client) Placements(ctx context.Context, q crm.PlacementQuery) ([]crm.Placement, error) {
+	return call[[]crm.Placement](ctx, c, http.MethodPost, "/v1/placements/list", q)
 }
 func (c *Client) PipelineReport(ctx context.Context, q crm.ReportQuery) ([]crm.FunnelRow, error) {
 	return call[[]crm.FunnelRow](ctx, c, http.MethodPost, "/v1/reports/pipeline", q)

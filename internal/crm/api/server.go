@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/crm-mcp/crm-mcp/internal/crm"
 )
@@ -80,6 +81,11 @@ func NewServer(opts Options) (*Server, error) {
 	handle(mux, "GET /v1/people/{id}", s, func(ctx context.Context, id Identity, r *http.Request, _ empty) (crm.Person, error) {
 		return st.GetPerson(ctx, id.TenantID, r.PathValue("id"))
 	})
+	handle(mux, "GET /v1/people/{id}/info", s, func(ctx context.Context, id Identity, r *http.Request, _ empty) (crm.PersonInfo, error) {
+		q := r.URL.Query()
+		lim := crm.InfoLimits{Notes: boundedInt(q.Get("notes"), 5), Activities: boundedInt(q.Get("activities"), 5), Tasks: boundedInt(q.Get("tasks"), 20)}
+		return crm.LoadPersonInfo(ctx, st, id.TenantID, r.PathValue("id"), lim)
+	})
 	handle(mux, "PATCH /v1/people/{id}", s, func(ctx context.Context, id Identity, r *http.Request, in crm.PersonPatch) (crm.Person, error) {
 		return st.UpdatePerson(ctx, id.TenantID, r.PathValue("id"), in)
 	})
@@ -142,6 +148,15 @@ func NewServer(opts Options) (*Server, error) {
 	})
 	handle(mux, "POST /v1/applications/{id}/move", s, func(ctx context.Context, id Identity, r *http.Request, in MoveRequest) (crm.Application, error) {
 		return st.MoveStage(ctx, id.TenantID, r.PathValue("id"), in.To, id.UserID, in.Reason)
+	})
+	handle(mux, "POST /v1/applications/{id}/hire", s, func(ctx context.Context, id Identity, r *http.Request, in HireRequest) (HireResponse, error) {
+		a, p, err := st.Hire(ctx, id.TenantID, r.PathValue("id"), id.UserID, crm.Placement{
+			StartDate: in.StartDate, Salary: in.Salary, Fee: in.Fee, Currency: in.Currency,
+		})
+		return HireResponse{Application: a, Placement: p}, err
+	})
+	handle(mux, "POST /v1/placements/list", s, func(ctx context.Context, id Identity, r *http.Request, in crm.PlacementQuery) ([]crm.Placement, error) {
+		return st.Placements(ctx, id.TenantID, in)
 	})
 	handle(mux, "GET /v1/people/{id}/applications", s, func(ctx context.Context, id Identity, r *http.Request, _ empty) ([]crm.Application, error) {
 		return st.PersonApplications(ctx, id.TenantID, r.PathValue("id"))
@@ -213,6 +228,20 @@ type (
 		To     crm.Stage `json:"to"`
 		Reason string    `json:"reason,omitempty"`
 	}
+	// HireRequest moves an application to hired with the placement's
+	// details; the application, job, person and hiring user are never
+	// taken from the request.
+	HireRequest struct {
+		StartDate time.Time `json:"startDate,omitzero"`
+		Salary    int64     `json:"salary,omitempty"`
+		Fee       int64     `json:"fee,omitempty"`
+		Currency  string    `json:"currency,omitempty"`
+	}
+	// HireResponse is the hired application and its placement.
+	HireResponse struct {
+		Application crm.Application `json:"application"`
+		Placement   crm.Placement   `json:"placement"`
+	}
 	// RecentNotesRequest lists notes about a subject.
 	RecentNotesRequest struct {
 		Subject crm.Subject `json:"subject"`
@@ -232,10 +261,13 @@ func publicUser(u crm.User) UserInfo {
 	return UserInfo{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role}
 }
 
-func queryLimit(r *http.Request) int {
-	n, err := strconv.Atoi(r.URL.Query().Get("limit"))
+func queryLimit(r *http.Request) int { return boundedInt(r.URL.Query().Get("limit"), 20) }
+
+// boundedInt parses a list size in 1..200, else def.
+func boundedInt(s string, def int) int {
+	n, err := strconv.Atoi(s)
 	if err != nil || n <= 0 || n > 200 {
-		return 20
+		return def
 	}
 	return n
 }
@@ -259,7 +291,10 @@ func handle[In, Out any](mux *http.ServeMux, pattern string, s *Server, f func(c
 				return
 			}
 		}
-		out, err := f(r.Context(), id, r, in)
+		out, err := recovered(s, w, r, pattern, func() (Out, error) { return f(r.Context(), id, r, in) })
+		if errors.Is(err, errPanicked) {
+			return
+		}
 		if err != nil {
 			status, code := errorStatus(err)
 			if status >= 500 {
@@ -272,6 +307,30 @@ func handle[In, Out any](mux *http.ServeMux, pattern string, s *Server, f func(c
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(out)
 	})
+}
+
+// errPanicked says recovered caught a panic and answered already.
+var errPanicked = errors.New("crm api: handler panicked")
+
+// recovered runs one endpoint's work and turns a panic (a store bug, a driver
+// fault) into a 500 "internal". Without it net/http would recover the
+// panic itself and write its value and a stack trace to the error log;
+// the value can hold record contents or SQL. The log gets the route and
+// the panic's type only.
+func recovered[Out any](s *Server, w http.ResponseWriter, r *http.Request, route string, work func() (Out, error)) (out Out, err error) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "crm api panic", slog.String("route", route), slog.String("panic_type", fmt.Sprintf("%T", v)))
+		writeError(w, http.StatusInternalServerError, "internal")
+		err = errPanicked
+	}()
+	return work()
 }
 
 func isEmpty[T any]() bool {

@@ -17,3 +17,9 @@ func InTenant(s *Store, ctx context.Context, tenantID string, fn func(pgx.Tx) er
 // Pool returns the Store's pool, to inspect a connection between
 // requests.
 func Pool(s *Store) *pgxpool.Pool { return s.pool }
+
+// MigrateTo applies the migrations up to version upTo only, to build a
+// database as an older release left it.
+func MigrateTo(ctx context.Context, ownerDSN string, upTo int) error {
+	return migrateTo(ctx, ownerDSN, upTo)
+}

@@ -66,6 +66,13 @@ const migrateLockKey = 0x63726d6d6370 // "crmmcp"
 // under an advisory lock, so concurrent calls are safe and a failure
 // leaves the schema as it was. Running Migrate again is a no-op.
 func Migrate(ctx context.Context, ownerDSN string) error {
+	return migrateTo(ctx, ownerDSN, 0)
+}
+
+// migrateTo applies the pending migrations up to version upTo (all of
+// them when upTo is 0). Tests use it to build a database as an older
+// release left it.
+func migrateTo(ctx context.Context, ownerDSN string, upTo int) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -120,7 +127,7 @@ func Migrate(ctx context.Context, ownerDSN string) error {
 		"@APP_ROLE@", pgx.Identifier{AppRole}.Sanitize(),
 	)
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.version] || (upTo > 0 && m.version > upTo) {
 			continue
 		}
 		// The simple protocol runs a multi-statement file in one call.

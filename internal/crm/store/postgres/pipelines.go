@@ -95,20 +95,42 @@ func (s *Store) GetApplication(ctx context.Context, tenantID, id string) (crm.Ap
 }
 
 // MoveStage changes an application's stage and appends to its history in
-// one transaction; the row lock serializes concurrent moves.
+// one transaction; the row lock serializes concurrent moves. A move to
+// hired records a placement without details in the same transaction.
 func (s *Store) MoveStage(ctx context.Context, tenantID, applicationID string, to crm.Stage, userID, reason string) (crm.Application, error) {
+	a, _, err := s.move(ctx, "move stage", tenantID, applicationID, to, userID, reason, crm.Placement{})
+	return a, err
+}
+
+// Hire moves an application to hired and records its placement with p's
+// details, in one transaction. The application's row lock makes
+// concurrent hires of one application wait for each other: the first
+// wins, the others find it hired (crm.ErrInvalid).
+func (s *Store) Hire(ctx context.Context, tenantID, applicationID, userID string, p crm.Placement) (crm.Application, crm.Placement, error) {
+	if err := p.Validate(); err != nil {
+		return crm.Application{}, crm.Placement{}, err
+	}
+	return s.move(ctx, "hire", tenantID, applicationID, crm.StageHired, userID, "", p)
+}
+
+// move is MoveStage and Hire: details are the placement's when to is
+// hired, ignored otherwise.
+func (s *Store) move(ctx context.Context, op, tenantID, applicationID string, to crm.Stage, userID, reason string, details crm.Placement) (crm.Application, crm.Placement, error) {
 	if !crm.ValidStage(to) {
-		return crm.Application{}, fmt.Errorf("%w: unknown stage", crm.ErrInvalid)
+		return crm.Application{}, crm.Placement{}, fmt.Errorf("%w: unknown stage", crm.ErrInvalid)
 	}
 	if to == crm.StageRejected && strings.TrimSpace(reason) == "" {
-		return crm.Application{}, fmt.Errorf("%w: a rejection needs a reason", crm.ErrInvalid)
+		return crm.Application{}, crm.Placement{}, fmt.Errorf("%w: a rejection needs a reason", crm.ErrInvalid)
 	}
 	if len(reason) > crm.MaxTextLen {
-		return crm.Application{}, fmt.Errorf("%w: reason is too long", crm.ErrInvalid)
+		return crm.Application{}, crm.Placement{}, fmt.Errorf("%w: reason is too long", crm.ErrInvalid)
 	}
 	now := s.stamp()
-	var out crm.Application
-	err := s.inTenant(ctx, "move stage", tenantID, readWrite, func(ctx context.Context, tx pgx.Tx) error {
+	var (
+		out crm.Application
+		plc crm.Placement
+	)
+	err := s.inTenant(ctx, op, tenantID, readWrite, func(ctx context.Context, tx pgx.Tx) error {
 		a, err := scanApp(tx.QueryRow(ctx, `SELECT `+appCols+` FROM applications WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, applicationID))
 		if err != nil {
 			return err
@@ -134,12 +156,80 @@ func (s *Store) MoveStage(ctx context.Context, tenantID, applicationID string, t
 			tenantID, applicationID, string(a.Stage), string(to), now, userID, reason); err != nil {
 			return err
 		}
+		if to == crm.StageHired {
+			// The user's foreign key (on stage_changes above, and here)
+			// refuses a user the tenant does not have.
+			plc, err = scanPlacement(tx.QueryRow(ctx, `
+				INSERT INTO placements (tenant_id, id, application_id, job_id, person_id, start_date, salary, fee, currency, created_by, created_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, ''), $11)
+				RETURNING `+placementCols,
+				tenantID, crm.NewID("plc"), a.ID, a.JobID, a.PersonID, nullTime(details.StartDate), details.Salary, details.Fee,
+				details.Currency, userID, now))
+			if err != nil {
+				return err
+			}
+		}
 		apps := []crm.Application{out}
 		err = loadHistory(ctx, tx, tenantID, apps)
 		out = apps[0]
 		return err
 	})
-	return out, err
+	if err != nil {
+		return crm.Application{}, crm.Placement{}, err
+	}
+	return out, plc, nil
+}
+
+const placementCols = `id, tenant_id, application_id, job_id, person_id, start_date, salary, fee, currency,
+	coalesce(created_by, ''), created_at`
+
+func scanPlacement(row pgx.Row) (crm.Placement, error) {
+	var p crm.Placement
+	var start *time.Time
+	err := row.Scan(&p.ID, &p.TenantID, &p.ApplicationID, &p.JobID, &p.PersonID, &start, &p.Salary, &p.Fee, &p.Currency, &p.CreatedBy, &p.CreatedAt)
+	p.StartDate, p.CreatedAt = utc(start), p.CreatedAt.UTC()
+	return p, err
+}
+
+// Placements lists placements of a job and/or a person (or the tenant),
+// newest first, then by id. An unknown job or person is crm.ErrNotFound.
+func (s *Store) Placements(ctx context.Context, tenantID string, q crm.PlacementQuery) ([]crm.Placement, error) {
+	var b query
+	b.where("tenant_id = " + b.arg(tenantID))
+	if q.JobID != "" {
+		b.where("job_id = " + b.arg(q.JobID))
+	}
+	if q.PersonID != "" {
+		b.where("person_id = " + b.arg(q.PersonID))
+	}
+	sql := `SELECT ` + placementCols + ` FROM placements WHERE ` + joinAnd(b.conds) +
+		` ORDER BY created_at DESC, id LIMIT ` + b.arg(pageSize(q.Limit))
+	ps := []crm.Placement{}
+	err := s.inTenant(ctx, "placements", tenantID, readOnly, func(ctx context.Context, tx pgx.Tx) error {
+		if q.JobID != "" {
+			if err := exists(ctx, tx, "jobs", tenantID, q.JobID); err != nil {
+				return err
+			}
+		}
+		if q.PersonID != "" {
+			if err := exists(ctx, tx, "people", tenantID, q.PersonID); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, sql, b.args...)
+		if err != nil {
+			return err
+		}
+		got, err := collect(rows, scanPlacement)
+		if got != nil {
+			ps = got
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ps, nil
 }
 
 // loadHistory fills the History of apps (oldest first).

@@ -33,7 +33,30 @@ type tenants struct {
 	d          db
 }
 
-var allTables = []string{"tenants", "users", "companies", "people", "jobs", "applications", "stage_changes", "notes", "activities", "tasks"}
+// allTables is every tenant table; TestAllTablesListed keeps it complete,
+// so the row-level security tests below cover every table a migration
+// adds.
+var allTables = []string{"tenants", "users", "companies", "people", "jobs", "applications", "stage_changes", "notes", "activities", "tasks", "placements"}
+
+// TestAllTablesListed: allTables names every table of the migrated schema
+// but schema_migrations (not tenant data, not readable by the app role).
+func TestAllTablesListed(t *testing.T) {
+	d := newMigratedDB(t)
+	conn := connect(t, d.ownerDSN)
+	rows, err := conn.Query(t.Context(), `SELECT c.relname FROM pg_class AS c
+		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> 'schema_migrations'
+		ORDER BY c.relname`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := slices.Sorted(slices.Values(allTables)); !slices.Equal(got, want) {
+		t.Errorf("tables in the schema %v, allTables %v: add the new table to allTables", got, want)
+	}
+}
 
 func seedTwo(t *testing.T, opts postgres.Options) tenants {
 	t.Helper()
@@ -59,7 +82,7 @@ func seedTwo(t *testing.T, opts postgres.Options) tenants {
 			t.Fatal(err)
 		}
 		var ids []string
-		for range n {
+		for k := range n {
 			p, err := s.CreatePerson(ctx, tn.ID, crm.Person{Kind: crm.KindCandidate, FirstName: "Ada", Skills: []string{"Go"}})
 			if err != nil {
 				t.Fatal(err)
@@ -74,8 +97,17 @@ func seedTwo(t *testing.T, opts postgres.Options) tenants {
 			if _, err := s.CreateTask(ctx, tn.ID, crm.Task{Title: "t", AssigneeID: u.ID, PersonID: p.ID}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.AddToPipeline(ctx, tn.ID, crm.Application{JobID: j.ID, PersonID: p.ID}); err != nil {
+			a, err := s.AddToPipeline(ctx, tn.ID, crm.Application{JobID: j.ID, PersonID: p.ID})
+			if err != nil {
 				t.Fatal(err)
+			}
+			if k == n-1 { // one placement per tenant
+				if _, err := s.MoveStage(ctx, tn.ID, a.ID, crm.StageOffer, u.ID, ""); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := s.Hire(ctx, tn.ID, a.ID, u.ID, crm.Placement{Salary: 1, Currency: "EUR"}); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		if i == 0 {
@@ -132,6 +164,18 @@ func TestRLSUnfilteredQuery(t *testing.T) {
 	}
 	if n := count(t, ctx, tx, "tenants"); n != 1 {
 		t.Errorf("tenant 1 sees %d tenants, want 1", n)
+	}
+	// Both tenants have one placement; an unfiltered query sees its own.
+	var plcTenants []string
+	prow, err := tx.Query(ctx, `SELECT tenant_id FROM placements`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plcTenants, err = pgx.CollectRows(prow, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(plcTenants, []string{w.t1}) {
+		t.Errorf("tenant 1 sees placements of tenants %v, want only its own", plcTenants)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
@@ -456,8 +500,8 @@ func TestMigrate(t *testing.T) {
 	if versions, err = pgx.CollectRows(rows, pgx.RowTo[int]); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(versions, []int{1}) {
-		t.Errorf("schema_migrations = %v, want [1]", versions)
+	if !slices.Equal(versions, []int{1, 2}) {
+		t.Errorf("schema_migrations = %v, want [1 2]", versions)
 	}
 	// Migrating as a superuser works too (the login function is then
 	// owned by the superuser).
@@ -476,6 +520,100 @@ func TestMigrate(t *testing.T) {
 	}
 	if got, err := s.UserByEmail(ctx, u.Email); err != nil || got.ID != u.ID {
 		t.Errorf("UserByEmail after a superuser migration: %+v, %v", got, err)
+	}
+}
+
+// TestMigrateBackfillsPlacements: a database of the release before
+// placements (0001 only) with hired applications migrates forward; every
+// hired application gets one placement without details, stamped with the
+// move to hired, others get none, and row-level security stays forced on
+// the tables the backfill read.
+func TestMigrateBackfillsPlacements(t *testing.T) {
+	d := newDB(t)
+	ctx := t.Context()
+	if err := postgres.MigrateTo(ctx, d.ownerDSN, 1); err != nil {
+		t.Fatalf("migrate to 0001: %v", err)
+	}
+	conn := connect(t, d.ownerDSN)
+	if err := conn.QueryRow(ctx, `SELECT to_regclass('placements') IS NULL`).Scan(new(bool)); err != nil {
+		t.Fatal(err)
+	}
+	// Written as the app role straight into the 0001 schema (the Store
+	// would write placements, which do not exist yet).
+	app := connect(t, d.appDSN)
+	hiredAt := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	seed := func(tenant string, hired bool) {
+		t.Helper()
+		tx, err := app.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		stage := "offer"
+		if hired {
+			stage = "hired"
+		}
+		for _, sql := range []string{
+			`SELECT set_config('app.tenant_id', $1, true)`,
+			`INSERT INTO tenants (tenant_id, name, created_at) VALUES ($1, 'A', now())`,
+			`INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at) VALUES ($1, 'usr_1', $1 || '@x.test', 'U', 'recruiter', '', now())`,
+			`INSERT INTO companies (tenant_id, id, name, domain, industry, location, size, description, created_at, updated_at) VALUES ($1, 'cmp_1', 'C', '', '', '', '', '', now(), now())`,
+			`INSERT INTO jobs (tenant_id, id, company_id, company_name, title, status, location, salary_min, salary_max, currency, description, created_at, updated_at)
+				VALUES ($1, 'job_1', 'cmp_1', 'C', 'T', 'open', '', 0, 0, '', '', now(), now())`,
+			`INSERT INTO people (tenant_id, id, kind, first_name, last_name, headline, emails, phones, location, current_title, current_company, skills, source, tags, created_at, updated_at)
+				VALUES ($1, 'per_1', 'candidate', 'Ada', '', '', '{}', '{}', '', '', '', '{}', '', '{}', now(), now())`,
+		} {
+			if _, err := tx.Exec(ctx, sql, tenant); err != nil {
+				t.Fatalf("seed %s: %v", tenant, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO applications (tenant_id, id, job_id, person_id, stage, reject_reason, created_at, updated_at)
+			VALUES ($1, 'app_1', 'job_1', 'per_1', $2, '', $3, $3)`, tenant, stage, hiredAt.Add(-time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO stage_changes (tenant_id, application_id, seq, from_stage, to_stage, at, user_id, reason)
+			VALUES ($1, 'app_1', 1, '', 'offer', $2, NULL, ''), ($1, 'app_1', 2, 'offer', $3, $4, 'usr_1', '')`,
+			tenant, hiredAt.Add(-time.Hour), stage, hiredAt); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// (The second change of the offer tenant is offer → offer; the table
+	// does not check transitions, and it is not a move to hired.)
+	seed("tnt_hired", true)
+	seed("tnt_offer", false)
+
+	if err := postgres.Migrate(ctx, d.ownerDSN); err != nil {
+		t.Fatalf("migrate forward: %v", err)
+	}
+	s := open(t, d, postgres.Options{})
+	got, err := s.Placements(ctx, "tnt_hired", crm.PlacementQuery{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("placements of the hired tenant after the migration: %+v, %v; want 1", got, err)
+	}
+	p := got[0]
+	if !strings.HasPrefix(p.ID, "plc_") || p.ApplicationID != "app_1" || p.JobID != "job_1" || p.PersonID != "per_1" ||
+		p.CreatedBy != "usr_1" || !p.CreatedAt.Equal(hiredAt) || p.Salary != 0 || p.Fee != 0 || p.Currency != "" || !p.StartDate.IsZero() {
+		t.Errorf("backfilled placement = %+v", p)
+	}
+	if got, err := s.Placements(ctx, "tnt_offer", crm.PlacementQuery{}); err != nil || len(got) != 0 {
+		t.Errorf("placements of the tenant without a hire: %+v, %v", got, err)
+	}
+	for _, table := range []string{"applications", "stage_changes", "placements"} {
+		var rls, force bool
+		if err := conn.QueryRow(ctx, `SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = $1::regclass`, table).Scan(&rls, &force); err != nil {
+			t.Fatal(err)
+		}
+		if !rls || !force {
+			t.Errorf("%s after the migration: row security %v, forced %v", table, rls, force)
+		}
+	}
+	// The hired application cannot be hired again: the backfilled
+	// placement is its one placement.
+	if _, _, err := s.Hire(ctx, "tnt_hired", "app_1", "usr_1", crm.Placement{}); !errors.Is(err, crm.ErrInvalid) {
+		t.Errorf("Hire of a backfilled hire: %v, want ErrInvalid", err)
 	}
 }
 

@@ -144,16 +144,36 @@ func loadHistory(ctx context.Context, q querier, tenantID string, apps []crm.App
 
 // MoveStage changes an application's stage and appends the change to its
 // history in one transaction; the single writer connection serialises
-// concurrent moves, so none is lost.
+// concurrent moves, so none is lost. A move to hired records a placement
+// without details in the same transaction.
 func (s *Store) MoveStage(ctx context.Context, tenantID, applicationID string, to crm.Stage, userID, reason string) (crm.Application, error) {
+	a, _, err := s.move(ctx, "move stage", tenantID, applicationID, to, userID, reason, crm.Placement{})
+	return a, err
+}
+
+// Hire moves an application to hired and records its placement with p's
+// details, in one transaction.
+func (s *Store) Hire(ctx context.Context, tenantID, applicationID, userID string, p crm.Placement) (crm.Application, crm.Placement, error) {
+	if err := p.Validate(); err != nil {
+		return crm.Application{}, crm.Placement{}, err
+	}
+	return s.move(ctx, "hire", tenantID, applicationID, crm.StageHired, userID, "", p)
+}
+
+// move is MoveStage and Hire: details are the placement's when to is
+// hired, ignored otherwise.
+func (s *Store) move(ctx context.Context, op, tenantID, applicationID string, to crm.Stage, userID, reason string, details crm.Placement) (crm.Application, crm.Placement, error) {
 	if !crm.ValidStage(to) {
-		return crm.Application{}, invalid("unknown stage")
+		return crm.Application{}, crm.Placement{}, invalid("unknown stage")
 	}
 	if len(reason) > maxReasonLen {
-		return crm.Application{}, invalid("reason is too long")
+		return crm.Application{}, crm.Placement{}, invalid("reason is too long")
 	}
-	var a crm.Application
-	err := s.write(ctx, "move stage", func(tx *sql.Tx) error {
+	var (
+		a   crm.Application
+		plc crm.Placement
+	)
+	err := s.write(ctx, op, func(tx *sql.Tx) error {
 		var err error
 		if a, err = getApp(ctx, tx, tenantID, applicationID); err != nil {
 			return err
@@ -181,12 +201,70 @@ func (s *Store) MoveStage(ctx context.Context, tenantID, applicationID string, t
 			return err
 		}
 		a.History = append(a.History, c)
-		return nil
+		if to != crm.StageHired {
+			return nil
+		}
+		plc = crm.Placement{
+			ID: crm.NewID("plc"), TenantID: tenantID, ApplicationID: a.ID, JobID: a.JobID, PersonID: a.PersonID,
+			StartDate: details.StartDate.UTC(), Salary: details.Salary, Fee: details.Fee, Currency: details.Currency,
+			CreatedBy: userID, CreatedAt: now,
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO placements (`+placementCols+`) VALUES (`+placeholders(11)+`)`,
+			plc.TenantID, plc.ID, plc.ApplicationID, plc.JobID, plc.PersonID, nullTS(plc.StartDate), plc.Salary, plc.Fee, plc.Currency, plc.CreatedBy, ts(now))
+		return err
 	})
 	if err != nil {
-		return crm.Application{}, err
+		return crm.Application{}, crm.Placement{}, err
 	}
-	return a, nil
+	return a, plc, nil
+}
+
+const placementCols = `tenant_id, id, application_id, job_id, person_id, start_date, salary, fee, currency, created_by, created_at`
+
+func scanPlacement(row interface{ Scan(...any) error }) (crm.Placement, error) {
+	var (
+		p       crm.Placement
+		start   sql.NullInt64
+		created int64
+	)
+	err := row.Scan(&p.TenantID, &p.ID, &p.ApplicationID, &p.JobID, &p.PersonID, &start, &p.Salary, &p.Fee, &p.Currency, &p.CreatedBy, &created)
+	p.StartDate, p.CreatedAt = fromNullTS(start), fromTS(created)
+	return p, err
+}
+
+// Placements lists placements of a job and/or a person (or the tenant),
+// newest first, then by id.
+func (s *Store) Placements(ctx context.Context, tenantID string, q crm.PlacementQuery) ([]crm.Placement, error) {
+	if err := requireTenant(tenantID); err != nil {
+		return nil, err
+	}
+	where, args := []string{"tenant_id = ?"}, []any{tenantID}
+	if q.JobID != "" {
+		where, args = append(where, "job_id = ?"), append(args, q.JobID)
+	}
+	if q.PersonID != "" {
+		where, args = append(where, "person_id = ?"), append(args, q.PersonID)
+	}
+	args = append(args, listLimit(q.Limit))
+	out := []crm.Placement{}
+	err := s.read(ctx, "placements", func(tx *sql.Tx) error {
+		if q.JobID != "" {
+			if err := mustExist(ctx, tx, "jobs", "job", tenantID, q.JobID); err != nil {
+				return err
+			}
+		}
+		if q.PersonID != "" {
+			if err := mustExist(ctx, tx, "people", "person", tenantID, q.PersonID); err != nil {
+				return err
+			}
+		}
+		return collect(ctx, tx, &out, scanPlacement, `SELECT `+placementCols+` FROM placements WHERE `+strings.Join(where, " AND ")+
+			` ORDER BY created_at DESC, id LIMIT ?`, args...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // listApps loads applications with their history in one snapshot.

@@ -1,7 +1,10 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -46,6 +49,68 @@ func TestOpenIsIdempotent(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestMigrateBackfillsPlacements: a database an older release left (0001
+// only, like a seeded ./data/crm.db) with a hired application migrates
+// forward on Open; the hired application gets one placement without
+// details, stamped with the move to hired, and cannot be hired again.
+func TestMigrateBackfillsPlacements(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "crm.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hiredAt := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC).UnixNano()
+	for _, stmt := range []string{
+		`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
+		string(init),
+		`INSERT INTO schema_migrations VALUES ('0001_init', 1)`,
+		`INSERT INTO tenants VALUES ('tnt_a', 'A', 1)`,
+		`INSERT INTO users VALUES ('tnt_a', 'usr_1', 'u@x.test', 'U', 'recruiter', '', 1)`,
+		`INSERT INTO companies (tenant_id, id, name, domain, industry, industry_norm, location, location_norm, size, description, owner_id, created_at, updated_at)
+			VALUES ('tnt_a', 'cmp_1', 'C', '', '', '', '', '', '', '', '', 1, 1)`,
+		`INSERT INTO jobs (tenant_id, id, company_id, title, status, location, location_norm, salary_min, salary_max, currency, description, owner_id, created_at, updated_at)
+			VALUES ('tnt_a', 'job_1', 'cmp_1', 'T', 'open', '', '', 0, 0, '', '', '', 1, 1)`,
+		`INSERT INTO people (tenant_id, id, kind, first_name, last_name, headline, emails, phones, location, location_norm, current_title, current_company, skills, source, tags, owner_id, created_at, updated_at)
+			VALUES ('tnt_a', 'per_1', 'candidate', 'Ada', '', '', '[]', '[]', '', '', '', '', '[]', '', '[]', '', 1, 1),
+			       ('tnt_a', 'per_2', 'candidate', 'Bo', '', '', '[]', '[]', '', '', '', '', '[]', '', '[]', '', 1, 1)`,
+		`INSERT INTO applications VALUES ('tnt_a', 'app_1', 'job_1', 'per_1', 'hired', '', '', 1, ` + fmt.Sprint(hiredAt) + `),
+			('tnt_a', 'app_2', 'job_1', 'per_2', 'offer', '', '', 1, 2)`,
+		`INSERT INTO stage_changes VALUES ('tnt_a', 'app_1', 0, '', 'offer', 1, '', ''), ('tnt_a', 'app_1', 1, 'offer', 'hired', ` + fmt.Sprint(hiredAt) + `, 'usr_1', ''),
+			('tnt_a', 'app_2', 0, '', 'offer', 1, '', '')`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("build the old database: %v", err)
+		}
+	}
+	db.Close()
+
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open (migrate forward): %v", err)
+	}
+	defer s.Close()
+	got, err := s.Placements(ctx, "tnt_a", crm.PlacementQuery{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("placements after the migration: %+v, %v; want 1", got, err)
+	}
+	p := got[0]
+	if len(p.ID) != 4+32 || p.ID[:4] != "plc_" || p.ApplicationID != "app_1" || p.JobID != "job_1" || p.PersonID != "per_1" ||
+		p.CreatedBy != "usr_1" || p.CreatedAt.UnixNano() != hiredAt || p.Salary != 0 || p.Fee != 0 || p.Currency != "" || !p.StartDate.IsZero() {
+		t.Errorf("backfilled placement = %+v", p)
+	}
+	if _, _, err := s.Hire(ctx, "tnt_a", "app_1", "usr_1", crm.Placement{}); !errors.Is(err, crm.ErrInvalid) {
+		t.Errorf("Hire of a backfilled hire: %v, want ErrInvalid", err)
+	}
+	if _, plc, err := s.Hire(ctx, "tnt_a", "app_2", "usr_1", crm.Placement{Salary: 5}); err != nil || plc.Salary != 5 {
+		t.Errorf("Hire after the migration: %+v, %v", plc, err)
 	}
 }
 
