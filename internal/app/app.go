@@ -171,7 +171,11 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := crmtools.Deps{CRM: backend.client, Snapshots: store, Logger: logger, RequestID: obs.RequestIDFrom, Now: opts.Now}
+	links, err := newExportLinks(cfg, ring, store, auth.MetadataURL(), opts.Now, logger)
+	if err != nil {
+		return nil, err
+	}
+	deps := crmtools.Deps{CRM: backend.client, Snapshots: store, Logger: logger, RequestID: obs.RequestIDFrom, Now: opts.Now, Exports: links}
 	register := func(s *mcp.Server) {
 		crmtools.Register(s, deps)
 		if opts.Register != nil {
@@ -216,7 +220,7 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 		ResourceMetadataURL: auth.MetadataURL(),
 		DefaultScope:        identity.ScopeRead,
 		Logger:              logger,
-	}, srv)
+	}, withExports(srv, links))
 	a.handler = obs.Middleware(logger, a.cors(a.routes(protected)))
 	return a, nil
 }
@@ -287,6 +291,7 @@ func (a *App) routes(mcpHandler http.Handler) http.Handler {
 	// Every method reaches the MCP handler (behind bearer authentication)
 	// so that it answers 405 with Allow itself.
 	mux.Handle("/mcp", mcpHandler)
+	mux.Handle("/mcp/exports/", mcpHandler) // CSV downloads (export.go)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
 	})

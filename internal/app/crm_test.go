@@ -33,6 +33,13 @@ type toolResult struct {
 	Content []struct {
 		Type string `json:"type"`
 		Text string `json:"text"`
+		// An export's file: an embedded resource, or a resource_link.
+		Resource *struct {
+			MIMEType string `json:"mimeType"`
+			Text     string `json:"text"`
+		} `json:"resource"`
+		URI      string `json:"uri"`
+		MIMEType string `json:"mimeType"`
 	} `json:"content"`
 	StructuredContent json.RawMessage `json:"structuredContent"`
 	IsError           bool            `json:"isError"`

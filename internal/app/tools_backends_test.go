@@ -27,6 +27,7 @@ var allCRMTools = []string{
 	"addNote", "logActivity", "getTimeline",
 	"listTasks", "createTask", "completeTask",
 	"pipelineReport",
+	"exportPeopleCsv", "exportPipelineCsv",
 }
 
 // TestToolsOnBothBackends runs every CRM tool through the whole stack
@@ -52,6 +53,7 @@ func TestToolsOnBothBackends(t *testing.T) {
 			s := newToolSuite(t, ts, backend)
 			s.checkToolList()
 			s.aliceUsesEveryTool()
+			s.aliceExports()
 			s.bobSetUp()
 			s.foreignIDsLookMissing()
 			s.bobSearchesForCanaries()
@@ -115,8 +117,8 @@ type bobRecords struct {
 func newToolSuite(t *testing.T, ts *testServer, backend string) *toolSuite {
 	s := &toolSuite{
 		t: t, ts: ts, backend: backend,
-		alice:    mintTokenFor(t, ts, "usr_acme_alice", "tnt_acme", "crm:read", "crm:write"),
-		bob:      mintTokenFor(t, ts, "usr_globex_bob", "tnt_globex", "crm:read", "crm:write"),
+		alice:    mintTokenFor(t, ts, "usr_acme_alice", "tnt_acme", "crm:read", "crm:write", "crm:export"),
+		bob:      mintTokenFor(t, ts, "usr_globex_bob", "tnt_globex", "crm:read", "crm:write", "crm:export"),
 		acmeIDs:  map[string]bool{"usr_acme_alice": true, "usr_acme_admin": true, "usr_acme_victor": true, "tnt_acme": true},
 		passed:   map[string]bool{},
 		isolated: map[string]bool{},
@@ -178,7 +180,7 @@ func (s *toolSuite) call(tok, tool string, args any) toolResult {
 	if err := json.Unmarshal(r.Result, &tr); err != nil {
 		s.t.Fatalf("%s: %v: %s", tool, err, resp.body)
 	}
-	if len(tr.Content) != 1 || tr.Content[0].Type != "text" || strings.Count(tr.Content[0].Text, "<tool-data nonce=") != 1 {
+	if len(tr.Content) != 1+exportFiles(tool, tr) || tr.Content[0].Type != "text" || strings.Count(tr.Content[0].Text, "<tool-data nonce=") != 1 {
 		s.t.Errorf("%s %s: content is not exactly one tool-data boundary: %+v", tool, raw, tr.Content)
 	}
 	return tr
@@ -766,6 +768,10 @@ func (s *toolSuite) foreignIDsLookMissing() {
 		{"pipelineReport", "jobId", a.job, func(id string) obj { return obj{"jobId": id} }, notFound("job")},
 		{"pipelineReport", "ownerId", a.user, func(id string) obj { return obj{"ownerId": id} }, ""},
 
+		{"exportPeopleCsv", "retrievalId", a.rsPeople, func(id string) obj { return obj{"retrievalId": id} }, "has expired or does not belong"},
+		{"exportPeopleCsv", "filters.jobId", a.job, func(id string) obj { return obj{"filters": obj{"jobId": id}} }, ""},
+		{"exportPipelineCsv", "jobId", a.job, func(id string) obj { return obj{"jobId": id} }, notFound("job")},
+
 		// Last, as on a backend that accepts them they leave records
 		// owned by these ids behind.
 		{"updatePerson", "ownerId", a.user, func(id string) obj { return obj{"personId": b.person, "ownerId": id} }, "The input was not accepted"},
@@ -826,6 +832,7 @@ var (
 	nonceRE     = regexp.MustCompile(`nonce="([0-9a-f]+)"`)
 	requestIDRE = regexp.MustCompile(`request id [0-9A-Za-z_-]+`)
 	recordIDRE  = regexp.MustCompile(`\b(?:per|cmp|job|app|not|act|tsk)_[a-z2-7]{26}\b`)
+	exportIDRE  = regexp.MustCompile(`\bexp_[0-9a-f]{32}\b`)
 	timeRE      = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z\b`)
 )
 
@@ -840,6 +847,7 @@ func (s *toolSuite) normalise(text, id string) string {
 		text = strings.ReplaceAll(text, m[1], "NONCE")
 	}
 	text = requestIDRE.ReplaceAllString(text, "request id R")
+	text = exportIDRE.ReplaceAllString(text, "exp_<EXPORT>")
 	text = recordIDRE.ReplaceAllStringFunc(text, func(x string) string {
 		if s.acmeIDs[x] || x == s.b.company || x == s.b.job || x == s.b.person || x == s.b.app || x == s.b.task {
 			return x

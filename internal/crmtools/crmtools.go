@@ -9,7 +9,9 @@ import (
 
 	"github.com/crm-mcp/crm-mcp/internal/crm"
 	"github.com/crm-mcp/crm-mcp/internal/crm/api"
+	"github.com/crm-mcp/crm-mcp/internal/export"
 	"github.com/crm-mcp/crm-mcp/internal/state"
+	"github.com/crm-mcp/crm-mcp/internal/tenant"
 	"github.com/crm-mcp/crm-mcp/internal/tools"
 )
 
@@ -117,7 +119,29 @@ type Deps struct {
 	// the access log carries, e.g. obs.RequestIDFrom). If nil, or if it
 	// returns "", a random id is made up and logged with the failure.
 	RequestID func(ctx context.Context) string
+	// Exports publishes export files too large to embed in a result
+	// (export.Links: a signed download link). If nil, such an export
+	// fails with a message saying so.
+	Exports ExportPublisher
+	// ExportLimits bound exportPeopleCsv and exportPipelineCsv; the zero
+	// value means export's defaults (1 000 rows, 120 s, 15 s per page).
+	ExportLimits export.Limits
+	// ExportEmbedMax is the largest file embedded in a result as a
+	// text/csv resource; larger ones get a download link. If zero,
+	// DefaultExportEmbedMax.
+	ExportEmbedMax int
 }
+
+// ExportPublisher stores an export file for its owner and returns a
+// signed download link (export.Links).
+type ExportPublisher interface {
+	Publish(ctx context.Context, p tenant.Principal, res *export.Result) (export.Link, error)
+}
+
+// DefaultExportEmbedMax is the default of Deps.ExportEmbedMax: 64 KiB,
+// about 300 rows of every people column, small enough for a client to
+// keep in a conversation.
+const DefaultExportEmbedMax = 64 << 10
 
 // Toolsets.
 const (
@@ -129,6 +153,7 @@ const (
 	ToolsetTasks     = "tasks"
 	ToolsetReports   = "reports"
 	ToolsetAccount   = "account"
+	ToolsetExports   = "exports"
 )
 
 // SnapshotTTL is how long a search's retrievalId stays valid.
@@ -199,6 +224,7 @@ func build(d *deps) []tools.Registered {
 		taskTools(d),
 		reportTools(d),
 		accountTools(d),
+		exportTools(d),
 	} {
 		all = append(all, group...)
 	}

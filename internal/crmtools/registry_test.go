@@ -26,6 +26,7 @@ var wantNames = []string{
 	"listTasks", "createTask", "completeTask",
 	"pipelineReport",
 	"whoAmI", "listTeam",
+	"exportPeopleCsv", "exportPipelineCsv",
 }
 
 func registry(t *testing.T) []tools.Registered {
@@ -123,6 +124,10 @@ func TestRegistryInvariants(t *testing.T) {
 				t.Fatalf("scopes = %v, want exactly one", def.Scopes)
 			}
 			switch s := def.Scopes[0]; {
+			case def.Toolset == crmtools.ToolsetExports:
+				if s != "crm:export" || !a.ReadOnlyHint {
+					t.Errorf("export tool needs %q (read-only %v), want crm:export and read-only", s, a.ReadOnlyHint)
+				}
 			case a.ReadOnlyHint && s != "crm:read":
 				t.Errorf("read-only tool needs %q, want crm:read", s)
 			case !a.ReadOnlyHint && s != "crm:write":

@@ -19,12 +19,14 @@ import (
 	"github.com/crm-mcp/crm-mcp/internal/outputguard"
 )
 
-// textSlot receives the wrapped text of one tool call. The handler writes
-// it before returning and the middleware reads it after, on the same call
-// chain, so it needs no lock.
+// textSlot receives the wrapped text of one tool call, and any further
+// content items (an export's CSV resource or download link). The handler
+// writes it before returning and the middleware reads it after, on the
+// same call chain, so it needs no lock.
 type textSlot struct {
-	text string
-	set  bool
+	text  string
+	set   bool
+	extra []mcp.Content
 }
 
 type textSlotKey struct{}
@@ -33,6 +35,14 @@ type textSlotKey struct{}
 func setText(ctx context.Context, text string) {
 	if s, ok := ctx.Value(textSlotKey{}).(*textSlot); ok {
 		s.text, s.set = text, true
+	}
+}
+
+// addContent appends c after the call's text, if the call has a slot. The
+// handler must not fail after adding: an error result keeps only the text.
+func addContent(ctx context.Context, c mcp.Content) {
+	if s, ok := ctx.Value(textSlotKey{}).(*textSlot); ok {
+		s.extra = append(s.extra, c)
 	}
 }
 
@@ -59,6 +69,9 @@ func textMiddleware(names map[string]bool) mcp.Middleware {
 			}
 			if slot.set {
 				r.Content = []mcp.Content{&mcp.TextContent{Text: slot.text}}
+				if !r.IsError {
+					r.Content = append(r.Content, slot.extra...)
+				}
 				return r, nil
 			}
 			// Not ours (an input-validation error): fence whatever text

@@ -16,6 +16,7 @@ import (
 
 	"github.com/crm-mcp/crm-mcp/internal/crm"
 	"github.com/crm-mcp/crm-mcp/internal/crm/api"
+	"github.com/crm-mcp/crm-mcp/internal/export"
 	"github.com/crm-mcp/crm-mcp/internal/outputguard"
 	"github.com/crm-mcp/crm-mcp/internal/state"
 	"github.com/crm-mcp/crm-mcp/internal/tenant"
@@ -29,10 +30,17 @@ type deps struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	requestID func(context.Context) string
+	exports   ExportPublisher
+	exportLim export.Limits
+	embedMax  int
 }
 
 func newDeps(d Deps) *deps {
-	n := &deps{crm: d.CRM, snapshots: d.Snapshots, logger: d.Logger, now: d.Now, requestID: d.RequestID}
+	n := &deps{crm: d.CRM, snapshots: d.Snapshots, logger: d.Logger, now: d.Now, requestID: d.RequestID,
+		exports: d.Exports, exportLim: d.ExportLimits.WithDefaults(), embedMax: d.ExportEmbedMax}
+	if n.embedMax <= 0 {
+		n.embedMax = DefaultExportEmbedMax
+	}
 	if n.logger == nil {
 		n.logger = slog.New(slog.DiscardHandler)
 	}

@@ -291,6 +291,32 @@ type Snapshots interface {
 	GetSnapshot(ctx context.Context, id string) (Snapshot, error)
 }
 
+// Export is a finished CSV export kept for its signed download link (see
+// package export), bound to the tenant and user that ran it.
+type Export struct {
+	TenantID  string    `json:"tenant_id"`
+	UserID    string    `json:"user_id"`
+	CSV       []byte    `json:"csv"`
+	Rows      int       `json:"rows"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// MaxExportBytes is the largest Export.CSV a backend accepts (ErrInvalid
+// above it).
+const MaxExportBytes = 16 << 20
+
+// Exports stores finished CSV exports, keyed by an unguessable id, so that
+// any replica can serve the download.
+type Exports interface {
+	// SaveExport stores e for ttl. It returns ErrExists if id is taken and
+	// ErrInvalid if e.CSV is larger than MaxExportBytes.
+	SaveExport(ctx context.Context, id string, e Export, ttl time.Duration) error
+	// GetExport returns the export or ErrNotFound (also after expiry).
+	// Callers must check TenantID and UserID against the caller.
+	GetExport(ctx context.Context, id string) (Export, error)
+}
+
 // Store is the whole OAuth state contract. Components should depend on the
 // narrowest aggregate interface they use, not on Store.
 type Store interface {
@@ -302,6 +328,7 @@ type Store interface {
 	Consents
 	AuthRequests
 	Snapshots
+	Exports
 	// Ping reports whether the backend is reachable (readiness).
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

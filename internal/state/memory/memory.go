@@ -57,6 +57,9 @@ type Store struct {
 	nConsents int
 	authReqs  map[string]authReqEntry
 	snapshots map[string]snapshotEntry
+	exports   map[string]exportEntry
+	// exportBytes is the size of every CSV in exports.
+	exportBytes int
 }
 
 type clientEntry struct {
@@ -113,6 +116,7 @@ func New(opts Options) *Store {
 		consents:   map[string]map[string]state.Consent{},
 		authReqs:   map[string]authReqEntry{},
 		snapshots:  map[string]snapshotEntry{},
+		exports:    map[string]exportEntry{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -154,7 +158,7 @@ func (s *Store) begin(op string) (time.Time, error) {
 
 func (s *Store) count() int {
 	return len(s.clients) + len(s.codes) + len(s.tombs) + len(s.families) + len(s.rtIndex) +
-		len(s.revoked) + len(s.denied) + len(s.sessions) + s.nConsents + len(s.authReqs) + len(s.snapshots)
+		len(s.revoked) + len(s.denied) + len(s.sessions) + s.nConsents + len(s.authReqs) + len(s.snapshots) + len(s.exports)
 }
 
 // room reports whether one more record fits: client-driven records up to
@@ -234,6 +238,11 @@ func (s *Store) prune(now time.Time) {
 	for k, e := range s.snapshots {
 		if !live(e.exp, now) {
 			delete(s.snapshots, k)
+		}
+	}
+	for k, e := range s.exports {
+		if !live(e.exp, now) {
+			s.deleteExport(k, e)
 		}
 	}
 	for k, e := range s.authReqs {
@@ -834,6 +843,76 @@ func (s *Store) GetSnapshot(_ context.Context, id string) (state.Snapshot, error
 	snap := e.s
 	snap.IDs = slices.Clone(snap.IDs)
 	return snap, nil
+}
+
+// maxExportBytesTotal bounds the CSV bytes all live exports hold: a
+// process-local store must not grow without bound however many exports
+// its users run (each is at most state.MaxExportBytes).
+const maxExportBytesTotal = 256 << 20
+
+type exportEntry struct {
+	e   state.Export
+	exp time.Time
+}
+
+func (s *Store) deleteExport(id string, e exportEntry) {
+	delete(s.exports, id)
+	s.exportBytes -= len(e.e.CSV)
+}
+
+// SaveExport implements state.Exports. Exports are created by
+// authenticated users, so they may use the reserve like sessions do; when
+// the live exports already hold maxExportBytesTotal, it fails with
+// state.ErrUnavailable.
+func (s *Store) SaveExport(_ context.Context, id string, ex state.Export, ttl time.Duration) error {
+	const op = "save export"
+	if !validID(id) || !validTTL(ttl) || len(ex.CSV) > state.MaxExportBytes {
+		return invalid(op)
+	}
+	now, err := s.begin(op)
+	if err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if e, ok := s.exports[id]; ok {
+		if live(e.exp, now) {
+			return fmt.Errorf("%s: %w", op, state.ErrExists)
+		}
+		s.deleteExport(id, e)
+	}
+	if s.exportBytes+len(ex.CSV) > maxExportBytesTotal {
+		s.prune(now)
+	}
+	if !s.room(now, false) || s.exportBytes+len(ex.CSV) > maxExportBytesTotal {
+		return full(op)
+	}
+	ex.CSV = slices.Clone(ex.CSV)
+	s.exports[id] = exportEntry{e: ex, exp: now.Add(ttl)}
+	s.exportBytes += len(ex.CSV)
+	return nil
+}
+
+// GetExport implements state.Exports.
+func (s *Store) GetExport(_ context.Context, id string) (state.Export, error) {
+	const op = "get export"
+	if !validID(id) {
+		return state.Export{}, notFound(op)
+	}
+	now, err := s.begin(op)
+	if err != nil {
+		return state.Export{}, err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.exports[id]
+	if !ok || !live(e.exp, now) {
+		if ok {
+			s.deleteExport(id, e)
+		}
+		return state.Export{}, notFound(op)
+	}
+	ex := e.e
+	ex.CSV = slices.Clone(ex.CSV)
+	return ex, nil
 }
 
 // Ping implements state.Store. It fails only after Close.

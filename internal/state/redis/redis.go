@@ -621,6 +621,28 @@ func (s *Store) GetSnapshot(ctx context.Context, id string) (state.Snapshot, err
 	return snap, nil
 }
 
+// SaveExport implements state.Exports.
+func (s *Store) SaveExport(ctx context.Context, id string, ex state.Export, ttl time.Duration) error {
+	const op = "save export"
+	if !validID(id) || ttl <= 0 || len(ex.CSV) > state.MaxExportBytes {
+		return invalid(op)
+	}
+	return s.setNX(ctx, op, s.key("export", id), encode(ex), ttl)
+}
+
+// GetExport implements state.Exports.
+func (s *Store) GetExport(ctx context.Context, id string) (state.Export, error) {
+	const op = "get export"
+	var ex state.Export
+	if !validID(id) {
+		return ex, notFound(op)
+	}
+	if err := s.get(ctx, op, s.key("export", id), &ex); err != nil {
+		return state.Export{}, err
+	}
+	return ex, nil
+}
+
 // GetAuthRequest implements state.AuthRequests.
 func (s *Store) GetAuthRequest(ctx context.Context, hash string) (state.AuthRequest, error) {
 	const op = "get auth request"

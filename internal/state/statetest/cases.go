@@ -681,3 +681,37 @@ func miscTests() []test {
 		}},
 	}
 }
+
+func exportTests() []test {
+	return []test{
+		{name: "exports/save-get", run: func(e *env) {
+			id := e.hash("export")
+			ex := state.Export{TenantID: "t1", UserID: "u1", CSV: []byte("id,name\r\nper_1,\"'=1+1\"\r\n"), Rows: 1, Reason: "complete", CreatedAt: e.clk.Now().UTC().Truncate(time.Second)}
+			e.is(e.s.SaveExport(e.ctx, id, ex, 10*time.Minute), nil, "save")
+			e.is(e.s.SaveExport(e.ctx, id, ex, 10*time.Minute), state.ErrExists, "save again")
+			got, err := e.s.GetExport(e.ctx, id)
+			e.is(err, nil, "get")
+			sameJSON(e.t, "export", ex, got)
+			got.CSV[0] = 'X'
+			again, _ := e.s.GetExport(e.ctx, id)
+			if again.CSV[0] != 'i' {
+				e.t.Fatal("a caller's change reached the stored export")
+			}
+			_, err = e.s.GetExport(e.ctx, e.hash("other"))
+			e.is(err, state.ErrNotFound, "unknown")
+		}},
+		{name: "exports/expire", run: func(e *env) {
+			id := e.hash("export")
+			e.is(e.s.SaveExport(e.ctx, id, state.Export{TenantID: "t1", UserID: "u1", CSV: []byte("a\r\n")}, e.short()), nil, "save")
+			e.clk.Advance(e.short() + e.short()/10)
+			_, err := e.s.GetExport(e.ctx, id)
+			e.is(err, state.ErrNotFound, "get expired")
+		}},
+		{name: "exports/invalid-arguments", run: func(e *env) {
+			e.is(e.s.SaveExport(e.ctx, "", state.Export{}, time.Minute), state.ErrInvalid, "empty id")
+			e.is(e.s.SaveExport(e.ctx, e.hash("export"), state.Export{}, 0), state.ErrInvalid, "zero ttl")
+			big := state.Export{CSV: make([]byte, state.MaxExportBytes+1)}
+			e.is(e.s.SaveExport(e.ctx, e.hash("export"), big, time.Minute), state.ErrInvalid, "too large")
+		}},
+	}
+}

@@ -261,6 +261,7 @@ func Run(t *testing.T, newStore NewStore, caps Capabilities) {
 	tests = append(tests, consentTests()...)
 	tests = append(tests, authRequestTests()...)
 	tests = append(tests, snapshotTests()...)
+	tests = append(tests, exportTests()...)
 	tests = append(tests, miscTests()...)
 	runAll(t, newStore, caps, tests)
 }
