@@ -111,7 +111,7 @@ func TestMCPRoleCallsRemoteAPI(t *testing.T) {
 	}
 }
 
-// TestMCPRoleLoginThroughAPI: the API's login endpoint answers only login
+// TestMCPRoleLoginEndpointRefusesUserTokens: the API's login endpoint answers only login
 // service tokens, and refuses a wrong password like an unknown email.
 func TestMCPRoleLoginEndpointRefusesUserTokens(t *testing.T) {
 	dir := t.TempDir()
