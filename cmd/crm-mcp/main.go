@@ -1,7 +1,8 @@
 // Command crm-mcp is the recruitment CRM's MCP server. With no subcommand it
-// runs "serve": the whole system in one process. "api" runs the CRM's
-// internal API alone (for scale-out); "seed" fills the CRM store with the
-// demo data.
+// runs "serve": the whole system in one process. For scale-out, "mcp" runs
+// MCP, OAuth and the JWKS without a CRM store, calling a remote CRM API,
+// and "api" runs the CRM's internal API alone; "seed" fills the CRM store
+// with the demo data.
 package main
 
 import (
@@ -26,6 +27,10 @@ const usage = `usage: crm-mcp [command] [flags]
 
 commands:
   serve     serve MCP on Streamable HTTP (the default)
+  mcp       serve MCP, OAuth and the service-token JWKS without a CRM
+            store, calling the CRM API at CRM_MCP_API_URL (replicas;
+            needs CRM_MCP_REDIS_URL, CRM_MCP_TOKEN_KEYS and
+            CRM_MCP_SERVICE_KEY_FILE)
   api       serve the CRM's internal API alone, verifying service tokens
             against the JWKS serve publishes
   seed      seed the demo tenants, logins and generated data into the
@@ -47,7 +52,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 	switch cmd {
 	case "serve":
-		return serve(args, getenv, stdout, stderr)
+		return serve(config.RoleServe, args, getenv, stdout, stderr)
+	case "mcp":
+		return serve(config.RoleMCP, args, getenv, stdout, stderr)
 	case "api":
 		return apiRole(args, getenv, stdout, stderr)
 	case "seed":
@@ -64,13 +71,19 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	}
 }
 
-func serve(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := config.Load(args, getenv, stderr)
+// serve runs the serve role (everything in one process) or the mcp role
+// (the same without a CRM store) until SIGINT or SIGTERM, then drains.
+func serve(role string, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	load, prefix := config.Load, "crm-mcp:"
+	if role == config.RoleMCP {
+		load, prefix = config.LoadMCP, "crm-mcp mcp:"
+	}
+	cfg, err := load(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "crm-mcp:", err)
+		fmt.Fprintln(stderr, prefix, err)
 		return 2
 	}
 	level, _ := obs.ParseLevel(cfg.LogLevel) // validated by config.Load

@@ -14,6 +14,7 @@ import (
 	"github.com/crm-mcp/crm-mcp/internal/config"
 	"github.com/crm-mcp/crm-mcp/internal/crm"
 	"github.com/crm-mcp/crm-mcp/internal/crm/api"
+	"github.com/crm-mcp/crm-mcp/internal/identity"
 	"github.com/crm-mcp/crm-mcp/internal/obs"
 	"github.com/crm-mcp/crm-mcp/internal/servicetoken"
 )
@@ -64,8 +65,23 @@ func NewAPI(ctx context.Context, cfg *config.APIConfig, opts APIOptions) (*API, 
 		_ = store.Close()
 		return nil, err
 	}
+	// crm-mcp's login page asks the API to check passwords (the mcp role
+	// has no store): a service token of its own audience, so a user's
+	// token cannot call it and a login token cannot read data.
+	loginVerifier, err := servicetoken.NewVerifier(servicetoken.VerifierOptions{
+		Issuer:     cfg.PublicURL,
+		Audience:   api.LoginAudience,
+		JWKSURL:    cfg.JWKSURL,
+		HTTPClient: opts.HTTPClient,
+		Logger:     logger,
+	})
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
 	a := &API{cfg: cfg, logger: logger, store: store}
 	mux := http.NewServeMux()
+	mux.Handle("POST "+api.LoginPath, loginHandler(loginVerifier, identity.NewStoreDirectory(store, identity.DefaultParams), logger))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

@@ -119,34 +119,57 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 
-	ctx := context.Background()
-	crmStore, err := OpenCRMStore(ctx, cfg.CRMStore())
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, crmStore.Close)
-	if cfg.DemoUsers {
-		if _, err := SeedDemo(ctx, crmStore, SeedOptions{PeoplePerTenant: cfg.DemoPeople, PasswordParams: opts.PasswordParams, Progress: opts.Progress}); err != nil {
+	var (
+		backend *crmBackend
+		users   = opts.Users
+	)
+	if cfg.Role == config.RoleMCP {
+		svcKeys, err := loadServiceKeys(cfg.ServiceKeyFile) // remote.go
+		if err != nil {
 			return nil, err
 		}
+		b, dir, err := newRemoteCRMBackend(cfg.APIURL, svcKeys, cfg.PublicURL)
+		if err != nil {
+			return nil, err
+		}
+		backend = b
+		if users == nil {
+			users = dir
+		}
+	} else {
+		ctx := context.Background()
+		crmStore, err := OpenCRMStore(ctx, cfg.CRMStore())
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, crmStore.Close)
+		if cfg.DemoUsers {
+			if _, err := SeedDemo(ctx, crmStore, SeedOptions{PeoplePerTenant: cfg.DemoPeople, PasswordParams: opts.PasswordParams, Progress: opts.Progress}); err != nil {
+				return nil, err
+			}
+		}
+		if opts.WrapCRMStore != nil {
+			crmStore = opts.WrapCRMStore(crmStore)
+		}
+		keyFile := cfg.ServiceKeyFile
+		if keyFile == "" {
+			keyFile = filepath.Join(cfg.DataDir, "service-keys.pem")
+		}
+		svcKeys, err := servicetoken.LoadOrCreateKeyFile(keyFile)
+		if err != nil {
+			return nil, err
+		}
+		backend, err = newCRMBackend(crmStore, svcKeys, cfg.PublicURL, logger)
+		if err != nil {
+			return nil, err
+		}
+		closers = closers[:len(closers)-1] // the backend closes the store
+		if users == nil {
+			users = identity.NewStoreDirectory(crmStore, opts.PasswordParams)
+		}
 	}
-	if opts.WrapCRMStore != nil {
-		crmStore = opts.WrapCRMStore(crmStore)
-	}
-	svcKeys, err := servicetoken.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "service-keys.pem"))
-	if err != nil {
-		return nil, err
-	}
-	backend, err := newCRMBackend(crmStore, svcKeys, cfg.PublicURL, logger)
-	if err != nil {
-		return nil, err
-	}
-	closers = append(closers, func() error { return backend.server.Close() })
+	closers = append(closers, func() error { return backend.close(context.Background()) })
 
-	users := opts.Users
-	if users == nil {
-		users = identity.NewStoreDirectory(crmStore, opts.PasswordParams)
-	}
 	fetcher, err := newCIMDFetcher(cfg)
 	if err != nil {
 		return nil, err
@@ -222,6 +245,15 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 		Logger:              logger,
 	}, withExports(srv, links))
 	a.handler = obs.Middleware(logger, a.cors(a.routes(protected)))
+	if id := cfg.InstanceID; id != "" {
+		// Set before the handlers run, so that hijacked notification
+		// streams, which keep the middlewares' headers, carry it too.
+		next := a.handler
+		a.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set(config.InstanceHeader, id)
+			next.ServeHTTP(w, r)
+		})
+	}
 	return a, nil
 }
 
@@ -320,7 +352,7 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := a.store.Ping(ctx); err != nil {
 		checks["state"], ready = "unavailable", false
 	}
-	if err := a.crm.store.Ping(ctx); err != nil {
+	if err := a.crm.ping(ctx); err != nil {
 		checks["crm"], ready = "unavailable", false
 	}
 	if !ready {
@@ -387,6 +419,9 @@ func (a *App) PrintBanner(w io.Writer, listenAddr string) {
 	fmt.Fprintf(w, "  MCP endpoint:  %s  (Streamable HTTP, stateless; protocol %s)\n", a.cfg.MCPURL(), joinVersions())
 	fmt.Fprintf(w, "  health:        %s/healthz   readiness: %s/readyz\n", a.cfg.PublicURL, a.cfg.PublicURL)
 	fmt.Fprintf(w, "  OAuth:         %s/.well-known/oauth-authorization-server  (clients discover it from the MCP URL)\n", a.cfg.PublicURL)
+	if a.cfg.Role == config.RoleMCP {
+		fmt.Fprintf(w, "  CRM API:       %s  (mcp role: no local CRM store)\n", config.RedactURL(a.cfg.APIURL))
+	}
 	fmt.Fprintf(w, "  try:           npx @modelcontextprotocol/inspector  → Streamable HTTP → %s\n", a.cfg.MCPURL())
 	if a.cfg.DemoUsers {
 		fmt.Fprintln(w, "  demo logins (public passwords, loopback only):")

@@ -20,18 +20,16 @@ import (
 	"github.com/crm-mcp/crm-mcp/internal/demo/gen"
 	"github.com/crm-mcp/crm-mcp/internal/identity"
 	"github.com/crm-mcp/crm-mcp/internal/servicetoken"
-	"github.com/crm-mcp/crm-mcp/internal/tenant"
 )
 
 // crmBackend is the CRM side of a serve process: the store, the internal
 // API on its own loopback listener (behind service tokens, like a remote
 // API replica), and the client the tools use.
 type crmBackend struct {
-	store  crm.Store
 	keys   *servicetoken.Keys // published at /.well-known/jwks.json
 	client *api.Client
-	server *http.Server
-	ln     net.Listener
+	ping   func(context.Context) error // readiness of the CRM side
+	close  func(context.Context) error
 }
 
 // OpenCRMStore opens PostgreSQL when CRM_MCP_DATABASE_URL is set (running
@@ -73,22 +71,17 @@ func newCRMBackend(store crm.Store, keys *servicetoken.Keys, issuer string, logg
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	go func() { _ = hs.Serve(ln) }()
-	// The service token is minted from the verified principal of the MCP
-	// request; the client's own access token never leaves crm-mcp.
-	tokens := func(ctx context.Context) (string, error) {
-		p, ok := tenant.FromContext(ctx)
-		if !ok {
-			return "", errors.New("no principal in context")
-		}
-		return minter.Mint(ctx, servicetoken.Subject{UserID: p.UserID, TenantID: p.TenantID, ClientID: p.ClientID})
-	}
 	// A tool fans out to several API calls at once (getPersonInfo makes 6):
 	// keep enough idle connections that each call does not dial anew (the
 	// default keeps 2 per host, which left thousands of sockets in
 	// TIME_WAIT under load).
 	transport := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
-	client := api.NewClient("http://"+ln.Addr().String(), &http.Client{Timeout: 30 * time.Second, Transport: transport}, tokens)
-	return &crmBackend{store: store, keys: keys, client: client, server: hs, ln: ln}, nil
+	// The service token is minted from the verified principal of the MCP
+	// request; the client's own access token never leaves crm-mcp.
+	client := api.NewClient("http://"+ln.Addr().String(), &http.Client{Timeout: 30 * time.Second, Transport: transport}, principalTokens(minter))
+	return &crmBackend{keys: keys, client: client, ping: store.Ping, close: func(ctx context.Context) error {
+		return errors.Join(hs.Shutdown(ctx), store.Close())
+	}}, nil
 }
 
 // serviceTokenAuth is the CRM API's Authenticate middleware: the caller's
@@ -104,11 +97,6 @@ func serviceTokenAuth(v *servicetoken.Verifier) func(http.Handler) http.Handler 
 			next.ServeHTTP(w, r.WithContext(api.WithIdentity(r.Context(), api.Identity{TenantID: c.TenantID, UserID: c.Subject})))
 		}))
 	}
-}
-
-func (b *crmBackend) close(ctx context.Context) error {
-	err := b.server.Shutdown(ctx)
-	return errors.Join(err, b.store.Close())
 }
 
 // SeedOptions configures [SeedDemo].

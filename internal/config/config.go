@@ -5,6 +5,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -77,7 +79,30 @@ type Config struct {
 	// MetricsAddr is the listen address of the Prometheus /metrics
 	// listener. If empty, there is none.
 	MetricsAddr string
+
+	// Role is "serve" (everything in one process) or "mcp" (MCP, OAuth and
+	// JWKS only, calling a remote CRM API; see LoadMCP).
+	Role string
+	// APIURL is the base URL of the remote CRM API (the mcp role only):
+	// one URL, normally a load balancer in front of the api replicas.
+	APIURL string
+	// ServiceKeyFile is the PEM file of the service-token signing keys. In
+	// the mcp role it is required and must exist (every replica reads the
+	// same keys); serve creates DataDir/service-keys.pem when it is empty.
+	ServiceKeyFile string
+	// InstanceID, if set, is echoed on every response as the
+	// X-Crm-Mcp-Instance header, so a fleet's replicas can be told apart.
+	InstanceID string
 }
+
+// Roles of [Config].
+const (
+	RoleServe = "serve"
+	RoleMCP   = "mcp"
+)
+
+// InstanceHeader is the response header carrying [Config.InstanceID].
+const InstanceHeader = "X-Crm-Mcp-Instance"
 
 // Secret is a configuration value that is never printed: fmt and slog
 // see "[redacted]". Reveal returns the value where it is used.
@@ -134,8 +159,21 @@ func (c *Config) PublicHost() string {
 // Load reads the environment through getenv, then args (flags, without the
 // program or subcommand name). It returns every problem found, joined.
 func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
-	c := &Config{}
-	fs := flag.NewFlagSet("crm-mcp serve", flag.ContinueOnError)
+	return load(RoleServe, args, getenv, stderr)
+}
+
+// LoadMCP reads the configuration of the mcp role: serve's settings minus
+// the CRM store, plus CRM_MCP_API_URL. Replicas share everything that must
+// agree across them, so CRM_MCP_REDIS_URL, CRM_MCP_TOKEN_KEYS and
+// CRM_MCP_SERVICE_KEY_FILE are required, and a CRM store setting is an
+// error (the data belongs to crm-mcp api).
+func LoadMCP(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	return load(RoleMCP, args, getenv, stderr)
+}
+
+func load(role string, args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	c := &Config{Role: role}
+	fs := flag.NewFlagSet("crm-mcp "+role, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 
 	l := &loader{getenv: getenv}
@@ -161,6 +199,11 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	demoUsers := fs.String("demo-users", env("CRM_MCP_DEMO_USERS", "auto"), "seed demo logins: auto (loopback bind only), true, false (CRM_MCP_DEMO_USERS)")
 	cimdAllow := fs.String("cimd-allow-cidrs", env("CRM_MCP_CIMD_ALLOW_CIDRS", ""), "tests only: CIDRs CIMD may fetch from despite SSRF rules (CRM_MCP_CIMD_ALLOW_CIDRS)")
 	rateLimits := addRateLimitFlags(fs, l)
+	fs.StringVar(&c.ServiceKeyFile, "service-key-file", env("CRM_MCP_SERVICE_KEY_FILE", ""), "PEM file of the service-token signing keys; default <data dir>/service-keys.pem, created on first start (CRM_MCP_SERVICE_KEY_FILE)")
+	fs.StringVar(&c.InstanceID, "instance-id", env("CRM_MCP_INSTANCE_ID", ""), "name of this replica, echoed as the "+InstanceHeader+" response header (CRM_MCP_INSTANCE_ID)")
+	if role == RoleMCP {
+		fs.StringVar(&c.APIURL, "api-url", env("CRM_MCP_API_URL", ""), "base URL of the CRM API, e.g. the load balancer of the api replicas (CRM_MCP_API_URL)")
+	}
 
 	validateNotify := bindNotify(fs, l, &c.Notify) // notify.go
 
@@ -198,7 +241,16 @@ func Load(args []string, getenv func(string) string, stderr io.Writer) (*Config,
 	if strings.ToLower(*demoUsers) == "auto" {
 		c.DemoUsers = c.LoopbackBind()
 	}
+	c.APIURL = strings.TrimRight(c.APIURL, "/")
 	errs = append(errs, c.validate(*maxHeader)...)
+	if role == RoleMCP {
+		errs = append(errs, c.validateMCPRole()...)
+		// The logins live in the CRM store behind the API; seed them
+		// with crm-mcp seed.
+		c.DemoUsers = false
+	} else if c.ServiceKeyFile == "" {
+		c.ServiceKeyFile = filepath.Join(c.DataDir, "service-keys.pem")
+	}
 	errs = append(errs, rateLimits.finish(c)...)
 	if len(errs) > 0 {
 		return nil, &Error{Problems: errs}
@@ -244,7 +296,48 @@ func (c *Config) validate(maxHeader int64) []error {
 	}
 	errs = append(errs, validateDataDir(c.DataDir)...)
 	errs = append(errs, validateLogFormat(c.LogFormat)...)
+	if c.InstanceID != "" && !validInstanceID(c.InstanceID) {
+		errs = append(errs, fmt.Errorf("CRM_MCP_INSTANCE_ID: %q is not 1-64 of [A-Za-z0-9._-]", c.InstanceID))
+	}
 	return errs
+}
+
+// validateMCPRole checks what replicas must share, and that the role is not
+// given a CRM store it would not use.
+func (c *Config) validateMCPRole() []error {
+	var errs []error
+	if c.RedisURL == "" {
+		errs = append(errs, errors.New("CRM_MCP_REDIS_URL: required by the mcp role (codes, sessions, refresh tokens, revocations and rate limits must be shared by every replica)"))
+	}
+	if c.TokenKeys == "" {
+		errs = append(errs, errors.New("CRM_MCP_TOKEN_KEYS: required by the mcp role (every replica must verify the access tokens the others issue)"))
+	}
+	if c.ServiceKeyFile == "" {
+		errs = append(errs, errors.New("CRM_MCP_SERVICE_KEY_FILE: required by the mcp role (every replica must sign service tokens with the keys the CRM API fetches from any of them)"))
+	}
+	if c.APIURL == "" {
+		errs = append(errs, errors.New("CRM_MCP_API_URL: required by the mcp role (the CRM API it calls)"))
+	} else if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("CRM_MCP_API_URL: %q is not an http(s) URL", RedactURL(c.APIURL)))
+	} else if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		errs = append(errs, fmt.Errorf("CRM_MCP_API_URL: %q must be scheme://host[:port] without path, query or credentials", RedactURL(c.APIURL)))
+	}
+	if c.DatabaseURL != "" || c.DatabaseOwnerURL != "" {
+		errs = append(errs, errors.New("CRM_MCP_DATABASE_URL, CRM_MCP_DATABASE_OWNER_URL: the mcp role has no CRM store; set them on crm-mcp api"))
+	}
+	return errs
+}
+
+func validInstanceID(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Error lists every configuration problem found.
@@ -291,6 +384,10 @@ func (c *Config) LogValue() slog.Value {
 		slog.Any("rate_limits", c.RateLimit.Policies),
 		slog.Any("trusted_proxies", c.RateLimit.TrustedProxies),
 		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("role", c.Role),
+		slog.String("api_url", RedactURL(c.APIURL)),
+		slog.String("service_key_file", c.ServiceKeyFile),
+		slog.String("instance_id", c.InstanceID),
 	)
 }
 

@@ -144,3 +144,93 @@ func TestLoadSeed(t *testing.T) {
 		})
 	}
 }
+
+// mcpEnv is a complete mcp-role environment.
+func mcpEnv(override map[string]string) func(string) string {
+	vars := map[string]string{
+		"CRM_MCP_PUBLIC_URL":       "https://mcp.example.com",
+		"CRM_MCP_REDIS_URL":        "redis://:pw@redis:6379/0",
+		"CRM_MCP_TOKEN_KEYS":       "k1:" + strings.Repeat("A", 43),
+		"CRM_MCP_SERVICE_KEY_FILE": "/run/secrets/service-keys.pem",
+		"CRM_MCP_API_URL":          "http://crm-api.internal:8081/",
+	}
+	for k, v := range override {
+		if v == "" {
+			delete(vars, k)
+		} else {
+			vars[k] = v
+		}
+	}
+	return env(vars)
+}
+
+func TestLoadMCP(t *testing.T) {
+	c, err := config.LoadMCP([]string{"-instance-id", "mcp-a"}, mcpEnv(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{c.Role, c.APIURL, c.ServiceKeyFile, c.InstanceID}
+	want := []string{"mcp", "http://crm-api.internal:8081", "/run/secrets/service-keys.pem", "mcp-a"}
+	if !slices.Equal(got, want) {
+		t.Errorf("role, api url, key file, instance = %q, want %q", got, want)
+	}
+	if c.DemoUsers {
+		t.Error("the mcp role has no store to seed demo users into")
+	}
+	if s := fmt.Sprint(slog.Any("c", c)); strings.Contains(s, ":pw@") || strings.Contains(s, strings.Repeat("A", 43)) {
+		t.Errorf("LogValue leaks a secret: %s", s)
+	}
+}
+
+// TestLoadMCPErrors: what replicas must share is required, a CRM store is
+// refused, and every problem is reported at once.
+func TestLoadMCPErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"no redis", map[string]string{"CRM_MCP_REDIS_URL": ""}, []string{"CRM_MCP_REDIS_URL: required by the mcp role"}},
+		{"no token keys", map[string]string{"CRM_MCP_TOKEN_KEYS": ""}, []string{"CRM_MCP_TOKEN_KEYS: required by the mcp role"}},
+		{"no service key file", map[string]string{"CRM_MCP_SERVICE_KEY_FILE": ""}, []string{"CRM_MCP_SERVICE_KEY_FILE: required by the mcp role"}},
+		{"no api url", map[string]string{"CRM_MCP_API_URL": ""}, []string{"CRM_MCP_API_URL: required by the mcp role"}},
+		{"api url with a path", map[string]string{"CRM_MCP_API_URL": "http://api:8081/v1"}, []string{"CRM_MCP_API_URL: \"http://api:8081/v1\" must be scheme://host[:port]"}},
+		{"api url not http", map[string]string{"CRM_MCP_API_URL": "ftp://api"}, []string{"CRM_MCP_API_URL: \"ftp://api\" is not an http(s) URL"}},
+		{"a crm store", map[string]string{"CRM_MCP_DATABASE_URL": "postgres://app:pw@db/crm"}, []string{"the mcp role has no CRM store"}},
+		{"bad instance id", map[string]string{"CRM_MCP_INSTANCE_ID": "a b"}, []string{"CRM_MCP_INSTANCE_ID"}},
+		{"everything missing", map[string]string{"CRM_MCP_REDIS_URL": "", "CRM_MCP_TOKEN_KEYS": "", "CRM_MCP_SERVICE_KEY_FILE": "", "CRM_MCP_API_URL": ""},
+			[]string{"CRM_MCP_REDIS_URL", "CRM_MCP_TOKEN_KEYS", "CRM_MCP_SERVICE_KEY_FILE", "CRM_MCP_API_URL", "4 problems"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.LoadMCP(nil, mcpEnv(tt.env), io.Discard)
+			var cerr *config.Error
+			if !errors.As(err, &cerr) {
+				t.Fatalf("err = %v, want a *config.Error", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), ":pw@") {
+				t.Errorf("error leaks a password: %v", err)
+			}
+		})
+	}
+}
+
+// TestServeKeepsItsDefaults: serve needs none of the mcp role's settings
+// and keeps its service keys in the data dir unless told otherwise.
+func TestServeKeepsItsDefaults(t *testing.T) {
+	c, err := config.Load(nil, env(map[string]string{"CRM_MCP_DATA_DIR": "/var/lib/crm"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Role != "serve" || c.ServiceKeyFile != "/var/lib/crm/service-keys.pem" || c.APIURL != "" {
+		t.Errorf("serve: role %q, key file %q, api url %q", c.Role, c.ServiceKeyFile, c.APIURL)
+	}
+	if _, err := config.Load([]string{"-api-url", "http://x"}, env(nil), io.Discard); err == nil {
+		t.Error("serve accepted -api-url, a flag of the mcp role")
+	}
+}

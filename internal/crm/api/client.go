@@ -261,3 +261,42 @@ func (c *Client) GetUser(ctx context.Context, id string) (UserInfo, error) {
 func (c *Client) GetTenant(ctx context.Context) (crm.Tenant, error) {
 	return call[crm.Tenant](ctx, c, http.MethodGet, "/v1/tenant", nil)
 }
+
+// Login is the credential check of crm-mcp's login page, answered by the
+// API because the password hashes live in the CRM store. The service token
+// of this call speaks for crm-mcp itself (audience LoginAudience), not for
+// a user.
+type (
+	// LoginRequest is a user's email and password, as typed.
+	LoginRequest struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	// LoginUser is the authenticated user, without credentials.
+	LoginUser struct {
+		ID       string   `json:"id"`
+		TenantID string   `json:"tenantId"`
+		Email    string   `json:"email"`
+		Name     string   `json:"name"`
+		Role     crm.Role `json:"role"`
+	}
+)
+
+// Login endpoint constants. The audience differs from the data endpoints'
+// so that neither kind of service token is accepted by the other.
+const (
+	LoginPath     = "/v1/login"
+	LoginAudience = "crm-api-login"
+	// LoginSubject and LoginTenant are the sub and tenant of a login
+	// service token: crm-mcp speaking for itself.
+	LoginSubject = "crm-mcp"
+	LoginTenant  = "crm-mcp:login"
+	// CodeBadCredentials is the error code of a refused login (403).
+	CodeBadCredentials = "bad_credentials"
+)
+
+// Login checks an email and password. A refusal is an *Error with Code
+// CodeBadCredentials, the same for an unknown email and a wrong password.
+func (c *Client) Login(ctx context.Context, email, password string) (LoginUser, error) {
+	return call[LoginUser](ctx, c, http.MethodPost, LoginPath, LoginRequest{Email: email, Password: password})
+}

@@ -1,0 +1,310 @@
+package scaleout_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/crm-mcp/crm-mcp/internal/crm/store/postgres/pgtest"
+	"github.com/crm-mcp/crm-mcp/internal/servicetoken"
+	"github.com/crm-mcp/crm-mcp/internal/state/redis/redistest"
+)
+
+// rateLimits are the replicas' limits: register is small so the global
+// limit shows (test d); the rest are high enough for every flow here.
+const rateLimits = "register=5/1m,token=1000/15m,authorize=1000/15m,login=1000/15m,consent=1000/15m,revoke=1000/15m,login_account=1000/15m"
+
+// cluster is the fleet of one test: mcp replicas and api replicas behind
+// nginx, one private Redis, one fresh PostgreSQL database.
+type cluster struct {
+	bin       string   // the crm-mcp binary
+	dir       string   // t.TempDir of the fleet
+	PublicURL string   // nginx in front of the mcp replicas
+	APIURL    string   // nginx in front of the api replicas
+	MCP       []string // http://127.0.0.1:PORT of each mcp replica, in instance order
+	RedisAddr string
+	mcpEnv    map[string]string // shared env of the mcp replicas
+	procs     []*proc
+	mu        sync.Mutex
+}
+
+// proc is one child process, its output kept in a file for failures.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+// requireNginx returns the nginx binary or skips (fails under
+// CRM_MCP_REQUIRE_SERVICES=1).
+func requireNginx(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+		msg := "nginx not found (install the Debian package nginx; .ci/run does)"
+		if os.Getenv("CRM_MCP_REQUIRE_SERVICES") == "1" {
+			t.Fatal(msg + " and CRM_MCP_REQUIRE_SERVICES=1")
+		}
+		t.Skip(msg + "; set CRM_MCP_REQUIRE_SERVICES=1 to make this a failure")
+	}
+	return bin
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+// startCluster builds crm-mcp, seeds a fresh database and starts Redis,
+// nApi api replicas, nginx and nMCP mcp replicas (instance ids mcp-0…),
+// and waits until every mcp replica is ready. Everything stops when t
+// ends.
+func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int) *cluster {
+	t.Helper()
+	nginx := requireNginx(t)
+	db := pgtest.NewDB(t)
+	rds := redistest.Start(t)
+	c := &cluster{dir: t.TempDir(), RedisAddr: rds.Addr}
+	t.Cleanup(c.stopAll)
+
+	c.bin = filepath.Join(c.dir, "crm-mcp")
+	build := exec.CommandContext(ctx, "go", "build", "-o", c.bin, "github.com/crm-mcp/crm-mcp/cmd/crm-mcp")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	seed := exec.CommandContext(ctx, c.bin, "seed", "-people", "30")
+	seed.Env = append(os.Environ(), "CRM_MCP_DATABASE_URL="+db.AppDSN, "CRM_MCP_DATABASE_OWNER_URL="+db.OwnerDSN)
+	if out, err := seed.CombinedOutput(); err != nil {
+		t.Fatalf("crm-mcp seed: %v\n%s", err, out)
+	}
+
+	keyFile := filepath.Join(c.dir, "service-keys.pem")
+	if _, err := servicetoken.LoadOrCreateKeyFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+
+	pubPort, apiPort := freePort(t), freePort(t)
+	c.PublicURL = "http://" + addr(pubPort)
+	c.APIURL = "http://" + addr(apiPort)
+	var apiAddrs, mcpAddrs []string
+	for i := range nAPI {
+		a := addr(freePort(t))
+		apiAddrs = append(apiAddrs, a)
+		c.start(ctx, t, fmt.Sprintf("api-%d", i), []string{"api"}, map[string]string{
+			"CRM_MCP_API_ADDR":     a,
+			"CRM_MCP_PUBLIC_URL":   c.PublicURL,
+			"CRM_MCP_DATABASE_URL": db.AppDSN,
+			"CRM_MCP_LOG_FORMAT":   "text",
+		})
+	}
+	for range nMCP {
+		mcpAddrs = append(mcpAddrs, addr(freePort(t)))
+	}
+	c.startNginx(ctx, t, nginx, pubPort, apiPort, mcpAddrs, apiAddrs)
+
+	c.mcpEnv = map[string]string{
+		"CRM_MCP_PUBLIC_URL":       c.PublicURL,
+		"CRM_MCP_TOKEN_KEYS":       "k1:" + base64.RawURLEncoding.EncodeToString(secret),
+		"CRM_MCP_REDIS_URL":        "redis://" + rds.Addr,
+		"CRM_MCP_API_URL":          c.APIURL,
+		"CRM_MCP_SERVICE_KEY_FILE": keyFile,
+		"CRM_MCP_TRUSTED_PROXIES":  "127.0.0.1",
+		"CRM_MCP_RATE_LIMITS":      rateLimits,
+		"CRM_MCP_SSE_HEARTBEAT":    "2s",
+		"CRM_MCP_LOG_FORMAT":       "text",
+	}
+	for i, a := range mcpAddrs {
+		c.MCP = append(c.MCP, "http://"+a)
+		c.startMCP(ctx, t, i, a)
+	}
+	for _, u := range c.MCP {
+		c.waitReady(ctx, t, u)
+	}
+	return c
+}
+
+// startMCP starts mcp replica i (instance id mcp-i) listening on a.
+func (c *cluster) startMCP(ctx context.Context, t *testing.T, i int, a string) {
+	t.Helper()
+	env := map[string]string{"CRM_MCP_ADDR": a, "CRM_MCP_INSTANCE_ID": fmt.Sprintf("mcp-%d", i), "CRM_MCP_DATA_DIR": filepath.Join(c.dir, fmt.Sprintf("mcp-%d", i))}
+	for k, v := range c.mcpEnv {
+		env[k] = v
+	}
+	c.start(ctx, t, fmt.Sprintf("mcp-%d", i), []string{"mcp"}, env)
+}
+
+// start runs the binary with env added to the test's environment (minus
+// any CRM_MCP_ variable of the caller's, so runs do not depend on it).
+func (c *cluster) start(ctx context.Context, t *testing.T, name string, args []string, env map[string]string) *proc {
+	t.Helper()
+	return c.startCmd(ctx, t, name, c.bin, args, env)
+}
+
+func (c *cluster) startCmd(ctx context.Context, t *testing.T, name, bin string, args []string, env map[string]string) *proc {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CRM_MCP_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	logPath := filepath.Join(c.dir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return cmd.Process.Kill() }
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); f.Close(); close(p.done) }()
+	c.mu.Lock()
+	c.procs = append(c.procs, p)
+	c.mu.Unlock()
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			if len(b) > 6000 {
+				b = b[len(b)-6000:]
+			}
+			t.Logf("--- %s (tail) ---\n%s", name, b)
+		}
+	})
+	return p
+}
+
+// stopAll sends SIGTERM to every process, waits a bounded time, then
+// kills what is left.
+func (c *cluster) stopAll() {
+	c.mu.Lock()
+	procs := c.procs
+	c.mu.Unlock()
+	for _, p := range procs {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	deadline := time.After(15 * time.Second)
+	for _, p := range procs {
+		select {
+		case <-p.done:
+		case <-deadline:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+}
+
+type nginxConf struct {
+	Prefix, Listen, APIListen string
+	User                      string // set when running as root
+	MCP, API                  []string
+}
+
+// startNginx writes nginx.conf from nginx.conf.tmpl into its own prefix
+// dir and runs nginx in the foreground as the current user.
+func (c *cluster) startNginx(ctx context.Context, t *testing.T, bin string, pubPort, apiPort int, mcp, api []string) {
+	t.Helper()
+	prefix := filepath.Join(c.dir, "nginx")
+	if err := os.MkdirAll(filepath.Join(prefix, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := template.ParseFiles("nginx.conf.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, nginxConf{Prefix: prefix, Listen: addr(pubPort), APIListen: addr(apiPort), MCP: mcp, API: api, User: rootUser()}); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(prefix, "nginx.conf")
+	if err := os.WriteFile(conf, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.startCmd(ctx, t, "nginx", bin, []string{"-p", prefix, "-c", conf, "-e", filepath.Join(prefix, "error.log"), "-g", "daemon off;"}, nil)
+	t.Cleanup(func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
+			t.Logf("--- nginx error.log ---\n%s", b)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr(pubPort), 200*time.Millisecond)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("nginx did not listen on %d: %v", pubPort, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitReady polls base/readyz until 200.
+func (c *cluster) waitReady(ctx context.Context, t *testing.T, base string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s not ready: %v", base, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// rootUser is "root" when the test runs as root, else "" (an unprivileged
+// nginx cannot switch users and keeps its own).
+func rootUser() string {
+	if os.Geteuid() == 0 {
+		return "root"
+	}
+	return ""
+}
