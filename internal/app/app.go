@@ -198,7 +198,7 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := crmtools.Deps{CRM: backend.client, Snapshots: store, Logger: logger, RequestID: obs.RequestIDFrom, Now: opts.Now, Exports: links}
+	deps := crmtools.Deps{CRM: backend.client, Snapshots: store, Logger: logger, RequestID: obs.RequestIDFrom, Now: opts.Now, Exports: links, TrustOutput: true}
 	register := func(s *mcp.Server) {
 		crmtools.Register(s, deps)
 		if opts.Register != nil {

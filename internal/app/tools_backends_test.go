@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/google/jsonschema-go/jsonschema"
 	mrand "math/rand/v2"
 	"os"
 	"regexp"
@@ -82,6 +83,11 @@ type toolSuite struct {
 	passed     map[string]bool // tools alice used with a checked domain fact
 	isolated   map[string]bool // tools checked with foreign ids
 	idTools    map[string]bool // tools that take an id (any argument naming a record)
+	// outSchemas are the listed output schemas. The server sends
+	// structuredContent without validating it (tools.Options.TrustOutput),
+	// so every successful result is validated here, on both backends.
+	outSchemas map[string]*jsonschema.Resolved
+	validated  map[string]bool
 }
 
 type bobCall struct {
@@ -117,12 +123,13 @@ type bobRecords struct {
 func newToolSuite(t *testing.T, ts *testServer, backend string) *toolSuite {
 	s := &toolSuite{
 		t: t, ts: ts, backend: backend,
-		alice:    mintTokenFor(t, ts, "usr_acme_alice", "tnt_acme", "crm:read", "crm:write", "crm:export"),
-		bob:      mintTokenFor(t, ts, "usr_globex_bob", "tnt_globex", "crm:read", "crm:write", "crm:export"),
-		acmeIDs:  map[string]bool{"usr_acme_alice": true, "usr_acme_admin": true, "usr_acme_victor": true, "tnt_acme": true},
-		passed:   map[string]bool{},
-		isolated: map[string]bool{},
-		idTools:  map[string]bool{},
+		alice:     mintTokenFor(t, ts, "usr_acme_alice", "tnt_acme", "crm:read", "crm:write", "crm:export"),
+		bob:       mintTokenFor(t, ts, "usr_globex_bob", "tnt_globex", "crm:read", "crm:write", "crm:export"),
+		acmeIDs:   map[string]bool{"usr_acme_alice": true, "usr_acme_admin": true, "usr_acme_victor": true, "tnt_acme": true},
+		passed:    map[string]bool{},
+		isolated:  map[string]bool{},
+		idTools:   map[string]bool{},
+		validated: map[string]bool{},
 	}
 	word := func(label string) string { return "cnry" + label + randomLetters(8) }
 	s.w = canaryWords{
@@ -179,6 +186,16 @@ func (s *toolSuite) call(tok, tool string, args any) toolResult {
 	var tr toolResult
 	if err := json.Unmarshal(r.Result, &tr); err != nil {
 		s.t.Fatalf("%s: %v: %s", tool, err, resp.body)
+	}
+	if sch := s.outSchemas[tool]; sch != nil && !tr.IsError {
+		var v any
+		if err := json.Unmarshal(tr.StructuredContent, &v); err != nil {
+			s.t.Fatalf("%s: structuredContent: %v", tool, err)
+		}
+		if err := sch.Validate(&v); err != nil {
+			s.t.Errorf("%s %s: structuredContent does not match the output schema: %v\n%s", tool, raw, err, tr.StructuredContent)
+		}
+		s.validated[tool] = true
 	}
 	if len(tr.Content) != 1+exportFiles(tool, tr) || tr.Content[0].Type != "text" || strings.Count(tr.Content[0].Text, "<tool-data nonce=") != 1 {
 		s.t.Errorf("%s %s: content is not exactly one tool-data boundary: %+v", tool, raw, tr.Content)
@@ -264,6 +281,26 @@ func (s *toolSuite) checkToolList() {
 	sort.Strings(crmNames)
 	if !slices.Equal(crmNames, want) {
 		s.t.Fatalf("tools/list offers %v,\nthis test covers %v", crmNames, want)
+	}
+	var lr struct {
+		Tools []struct {
+			Name         string             `json:"name"`
+			OutputSchema *jsonschema.Schema `json:"outputSchema"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(resp.rpc(s.t).Result, &lr); err != nil {
+		s.t.Fatal(err)
+	}
+	s.outSchemas = map[string]*jsonschema.Resolved{}
+	for _, tl := range lr.Tools {
+		if tl.OutputSchema == nil {
+			continue
+		}
+		r, err := tl.OutputSchema.Resolve(nil)
+		if err != nil {
+			s.t.Fatalf("%s: output schema: %v", tl.Name, err)
+		}
+		s.outSchemas[tl.Name] = r
 	}
 }
 
@@ -957,6 +994,9 @@ func (s *toolSuite) checkCoverage() {
 	for _, tool := range allCRMTools {
 		if tool != "whoAmI" && tool != "listTeam" && !s.idTools[tool] {
 			s.t.Errorf("%s: no id argument of it is tried as bob", tool)
+		}
+		if !s.validated[tool] {
+			s.t.Errorf("%s: no successful result was validated against its output schema", tool)
 		}
 	}
 }

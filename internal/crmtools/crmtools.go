@@ -126,6 +126,12 @@ type Deps struct {
 	// ExportLimits bound exportPeopleCsv and exportPipelineCsv; the zero
 	// value means export's defaults (1 000 rows, 120 s, 15 s per page).
 	ExportLimits export.Limits
+	// TrustOutput sends structuredContent without validating it against
+	// the output schema (tools.Options.TrustOutput): the schemas are
+	// generated from the output types. Production sets it; this package's
+	// tests leave it off so every tool's output is validated, and
+	// internal/app validates every tool's results on both backends.
+	TrustOutput bool
 	// ExportEmbedMax is the largest file embedded in a result as a
 	// text/csv resource; larger ones get a download link. If zero,
 	// DefaultExportEmbedMax.
@@ -182,7 +188,7 @@ func Register(s *mcp.Server, d Deps) {
 		names[r.Tool().Name] = true
 	}
 	s.AddReceivingMiddleware(textMiddleware(names))
-	opts := &tools.Options{Logger: d.Logger}
+	opts := &tools.Options{Logger: d.Logger, TrustOutput: d.TrustOutput}
 	for _, r := range all {
 		r.RegisterWith(s, opts)
 	}

@@ -529,3 +529,52 @@ func TestNullArgumentsWithDefaults(t *testing.T) {
 		t.Errorf("null arguments: %s\nabsent arguments: %s", null, absent)
 	}
 }
+
+// TestTrustOutput: by default an output its schema refuses is an error (as
+// with mcp.AddTool); with TrustOutput the output is sent as marshalled,
+// without the validation pass.
+func TestTrustOutput(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		t.Run(fmt.Sprint("trust=", trust), func(t *testing.T) {
+			s := mcp.NewServer(&mcp.Implementation{Name: "p", Version: "1"}, nil)
+			tools.New(tools.Def{Tool: &mcp.Tool{Name: "bad"}}, func(context.Context, *mcp.CallToolRequest, empty) (badOut, error) {
+				return badOut{N: 1}, nil
+			}).RegisterWith(s, &tools.Options{TrustOutput: trust})
+			var (
+				got    *mcp.CallToolResult
+				gotErr error
+			)
+			s.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+				return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+					res, err := next(ctx, method, req)
+					if method == "tools/call" {
+						got, _ = res.(*mcp.CallToolResult)
+						gotErr = err
+					}
+					return res, err
+				}
+			})
+			ct, st := mcp.NewInMemoryTransports()
+			ss, err := s.Connect(t.Context(), st, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ss.Close()
+			cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil).Connect(t.Context(), ct, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cs.Close()
+			_, _ = cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "bad", Arguments: map[string]any{}})
+			if !trust {
+				if gotErr == nil || !strings.Contains(gotErr.Error(), "validating tool output") {
+					t.Errorf("untrusted: err = %v, want an output validation error", gotErr)
+				}
+				return
+			}
+			if gotErr != nil || got == nil || string(got.StructuredContent.(json.RawMessage)) != `{"n":"not a number"}` {
+				t.Errorf("trusted: result %+v, err %v", got, gotErr)
+			}
+		})
+	}
+}

@@ -114,7 +114,7 @@ func seedTenant(ctx context.Context, s *Store, tenant string) error {
 					Headline: fmt.Sprintf("%s at %s, %s and %s", title, company, list[0], list[1]), Location: pick(cities) + ", EU",
 					CurrentTitle: title, CurrentCompany: company, Skills: list, Source: "linkedin", CreatedAt: at, UpdatedAt: at,
 				}
-				if err := insertPerson(ctx, tx, p); err != nil {
+				if err := s.insertPerson(ctx, tx, p); err != nil {
 					return err
 				}
 				if i%10 == 0 {

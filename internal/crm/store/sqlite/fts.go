@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"unicode"
 )
@@ -28,6 +29,68 @@ func ftsQuery(text string) (q string, ok bool) {
 		words[i] = `"` + w + `"`
 	}
 	return strings.Join(words, " AND "), true
+}
+
+// ridBlock is the range of full-text rowids (people.rid) of the people of
+// the tenant numbered ord (migration 0004): FTS5 seeks a MATCH to a rowid
+// range, so a search reads only its tenant's part of each doclist.
+func ridBlock(ord int64) (lo, hi int64) { return ord << 32, ord<<32 | 0xFFFFFFFF }
+
+// tenantOrd returns the tenant's ord; ok is false if there is no such
+// tenant.
+func (s *Store) tenantOrd(ctx context.Context, q rowQuerier, tenantID string) (ord int64, ok bool, err error) {
+	if v, hit := s.ords.Load(tenantID); hit {
+		return v.(int64), true, nil
+	}
+	err = q.QueryRowContext(ctx, `SELECT ord FROM tenants WHERE id = ?`, tenantID).Scan(&ord)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	s.ords.Store(tenantID, ord)
+	return ord, true, nil
+}
+
+// rowQuerier is a *sql.Tx or a *sql.DB.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// peopleRids is the tenant's block of full-text rowids, or an empty range
+// for an unknown tenant.
+func (s *Store) peopleRids(ctx context.Context, tenantID string) (lo, hi int64, err error) {
+	ord, ok, err := s.tenantOrd(ctx, s.r, tenantID)
+	if err != nil || !ok {
+		return 1, 0, err
+	}
+	lo, hi = ridBlock(ord)
+	return lo, hi, nil
+}
+
+// nextRid is the rowid for a new person of the tenant: one past the
+// highest in its block.
+func (s *Store) nextRid(ctx context.Context, tx *sql.Tx, tenantID string) (int64, error) {
+	ord, ok, err := s.tenantOrd(ctx, tx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, invalid("unknown tenant")
+	}
+	lo, hi := ridBlock(ord)
+	var last int64
+	err = tx.QueryRowContext(ctx, `SELECT rid FROM people WHERE rid BETWEEN ? AND ? ORDER BY rid DESC LIMIT 1`, lo, hi).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return lo + 1, nil
+	case err != nil:
+		return 0, err
+	case last == hi:
+		return 0, errors.New("the tenant's block of full-text rowids is full")
+	}
+	return last + 1, nil
 }
 
 // maxIndexedNotes bounds how many of a person's notes (newest first) feed

@@ -71,7 +71,7 @@ func (s *Store) CreatePerson(ctx context.Context, tenantID string, p crm.Person)
 		if err := checkUsers(ctx, tx, tenantID, p.OwnerID); err != nil {
 			return err
 		}
-		if err := insertPerson(ctx, tx, p); err != nil {
+		if err := s.insertPerson(ctx, tx, p); err != nil {
 			return err
 		}
 		return reindexPerson(ctx, tx, tenantID, p.ID)
@@ -85,9 +85,13 @@ func (s *Store) CreatePerson(ctx context.Context, tenantID string, p crm.Person)
 
 // insertPerson writes a validated person and its skills (not the
 // full-text row).
-func insertPerson(ctx context.Context, tx *sql.Tx, p crm.Person) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO people (`+personCols+`, location_norm) VALUES (`+placeholders(19)+`)`,
-		p.ID, p.TenantID, p.Kind, p.FirstName, p.LastName, p.Headline, encodeList(p.Emails), encodeList(p.Phones), p.Location,
+func (s *Store) insertPerson(ctx context.Context, tx *sql.Tx, p crm.Person) error {
+	rid, err := s.nextRid(ctx, tx, p.TenantID)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO people (rid, `+personCols+`, location_norm) VALUES (?, `+placeholders(19)+`)`,
+		rid, p.ID, p.TenantID, p.Kind, p.FirstName, p.LastName, p.Headline, encodeList(p.Emails), encodeList(p.Phones), p.Location,
 		p.CurrentTitle, p.CurrentCompany, nullStr(p.CompanyID), encodeList(p.Skills), p.Source, encodeList(p.Tags), p.OwnerID,
 		ts(p.CreatedAt), ts(p.UpdatedAt), strings.ToLower(p.Location))
 	if err != nil {
@@ -251,8 +255,12 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 		// INDEXED BY: the planner would read the wide table row by rowid;
 		// people_by_rid holds every column the search reads.
 		from = "people_fts f JOIN people p INDEXED BY people_by_rid ON p.rid = f.rowid"
-		where = append([]string{"people_fts MATCH ?"}, where...)
-		args = append(args, fq)
+		where = append([]string{"people_fts MATCH ?", "f.rowid BETWEEN ? AND ?"}, where...)
+		lo, hi, err := s.peopleRids(ctx, tenantID)
+		if err != nil {
+			return crm.SearchResult{}, dbErr("search people", err)
+		}
+		args = append(args, fq, lo, hi)
 		rank = "bm25(people_fts, 10, 4, 4, 3, 1)"
 	}
 	args = append(args, tenantID)

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crm-mcp/crm-mcp/internal/crm"
@@ -48,6 +49,8 @@ type Options struct {
 type Store struct {
 	w, r *sql.DB // writer (one connection) and readers
 	now  func() time.Time
+	// ords caches tenant id → ord (tenants.ord never changes).
+	ords sync.Map
 }
 
 var _ crm.Store = (*Store)(nil)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -145,5 +146,101 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	}
 	if err := s.Ping(t.Context()); !errors.Is(err, crm.ErrUnavailable) {
 		t.Fatalf("Ping on a closed store: %v", err)
+	}
+}
+
+// TestMigrateTenantRids: a database at 0003 whose tenants' people are
+// interleaved migrates to per-tenant rowid blocks (0004) with the
+// full-text index rebuilt: each tenant's searches find exactly its own
+// people by name, skill and note, new people land in their tenant's block,
+// and nothing of the other tenant matches.
+func TestMigrateTenantRids(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "crm.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`}
+	for _, v := range []string{"0001_init", "0002_placements", "0003_people_search"} {
+		b, err := os.ReadFile(filepath.Join("migrations", v+".sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stmts = append(stmts, string(b), `INSERT INTO schema_migrations VALUES ('`+v+`', 1)`)
+	}
+	person := func(tenant, id, first, skills string) string {
+		return `INSERT INTO people (tenant_id, id, kind, first_name, last_name, headline, emails, phones, location, location_norm, current_title, current_company, skills, source, tags, owner_id, created_at, updated_at)
+			VALUES ('` + tenant + `', '` + id + `', 'candidate', '` + first + `', '', '', '[]', '[]', '', '', '', '', '` + skills + `', '', '[]', '', 1, 1)`
+	}
+	stmts = append(stmts,
+		`INSERT INTO tenants VALUES ('tnt_a', 'A', 1), ('tnt_b', 'B', 1)`,
+		person("tnt_a", "per_a1", "Ada", `["Go"]`),
+		person("tnt_b", "per_b1", "Ada", `["Go"]`),
+		person("tnt_a", "per_a2", "Bo", `["Rust","Go"]`),
+		`INSERT INTO notes (tenant_id, id, person_id, body, author_id, created_at) VALUES ('tnt_a', 'not_1', 'per_a2', 'zebracorn interview', '', 1)`,
+	)
+	for _, stmt := range stmts {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("build the 0003 database: %v\n%s", err, stmt)
+		}
+	}
+	db.Close()
+
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open (migrate forward): %v", err)
+	}
+	defer s.Close()
+	added, err := s.CreatePerson(ctx, "tnt_b", crm.Person{Kind: crm.KindCandidate, FirstName: "Cy", Skills: []string{"Go"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tenant, text string
+		want         []string
+	}{
+		{"tnt_a", "ada", []string{"per_a1"}},
+		{"tnt_b", "ada", []string{"per_b1"}},
+		{"tnt_a", "go", []string{"per_a1", "per_a2"}},
+		{"tnt_b", "go", []string{"per_b1", added.ID}},
+		{"tnt_a", "zebracorn", []string{"per_a2"}},
+		{"tnt_b", "zebracorn", nil},
+		{"tnt_b", "cy", []string{added.ID}},
+		{"tnt_nobody", "ada", nil},
+	} {
+		res, err := s.SearchPeople(ctx, tc.tenant, crm.PeopleQuery{Text: tc.text})
+		if err != nil {
+			t.Fatalf("%s %q: %v", tc.tenant, tc.text, err)
+		}
+		got := slices.Sorted(slices.Values(res.IDs))
+		want := slices.Sorted(slices.Values(tc.want))
+		if !slices.Equal(got, want) || res.Total != len(want) {
+			t.Errorf("%s %q = %v (total %d), want %v", tc.tenant, tc.text, got, res.Total, want)
+		}
+	}
+	check, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	rows, err := check.QueryContext(ctx, `SELECT p.rid >> 32, t.ord, count(*) FROM people p JOIN tenants t ON t.id = p.tenant_id GROUP BY p.tenant_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var block, ord, count int64
+		if err := rows.Scan(&block, &ord, &count); err != nil {
+			t.Fatal(err)
+		}
+		if block != ord || count != 2 {
+			t.Errorf("a tenant's people are in block %d, its ord is %d (%d people)", block, ord, count)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("%d tenants with people, want 2", n)
 	}
 }

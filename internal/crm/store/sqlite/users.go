@@ -19,7 +19,9 @@ func (s *Store) CreateTenant(ctx context.Context, t crm.Tenant) (crm.Tenant, err
 	}
 	t.CreatedAt = s.now()
 	err := s.write(ctx, "create tenant", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, ts(t.CreatedAt))
+		// ord numbers the tenant's block of full-text rowids (ridBlock).
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (id, name, created_at, ord)
+			VALUES (?, ?, ?, (SELECT coalesce(max(ord), 0) + 1 FROM tenants))`, t.ID, t.Name, ts(t.CreatedAt))
 		return err
 	})
 	if err != nil {
