@@ -21,8 +21,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/crm-mcp/crm-mcp/internal/authserver"
 	"github.com/crm-mcp/crm-mcp/internal/bearer"
 	"github.com/crm-mcp/crm-mcp/internal/cimd"
@@ -264,14 +262,10 @@ func newStore(cfg *config.Config) (state.Store, error) {
 	if cfg.RedisURL == "" {
 		return memstate.New(memstate.Options{}), nil
 	}
-	ropts, err := goredis.ParseURL(cfg.RedisURL.Reveal())
+	client, err := newRedisClient(cfg, redisTuning{})
 	if err != nil {
-		return nil, errors.New("parse CRM_MCP_REDIS_URL: invalid URL")
+		return nil, err
 	}
-	// Without this go-redis ignores context deadlines and a blackholed
-	// Redis hangs callers until its socket timeouts.
-	ropts.ContextTimeoutEnabled = true
-	client := goredis.NewClient(ropts)
 	st := redisstate.New(client, redisstate.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

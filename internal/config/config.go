@@ -55,8 +55,14 @@ type Config struct {
 	// signs). Replicas must share it. If empty, keys live in DataDir.
 	TokenKeys Secret
 	// RedisURL selects Redis for shared state (redis://[:password@]host:port/db).
-	// If empty, state is in memory (single process).
+	// If empty, state is in memory (single process). With RedisCluster,
+	// the URL names the cluster's seed nodes:
+	// redis://[:password@]host:port?addr=host2:port2&addr=host3:port3.
 	RedisURL Secret
+	// RedisCluster makes every Redis client a Redis Cluster client
+	// (CRM_MCP_REDIS_CLUSTER=true). Every key crm-mcp writes is hash-tagged,
+	// so each multi-key script runs in one slot.
+	RedisCluster bool
 	// DatabaseURL selects PostgreSQL for the CRM data
 	// (postgres://user@host:5432/db). If empty, SQLite in DataDir.
 	DatabaseURL Secret
@@ -194,6 +200,7 @@ func load(role string, args []string, getenv func(string) string, stderr io.Writ
 	fs.StringVar(&c.DataDir, "data-dir", env("CRM_MCP_DATA_DIR", "./data"), "directory for local data: token keys (CRM_MCP_DATA_DIR)")
 	tokenKeys := fs.String("token-keys", "", "access-token key ring kid:base64url,... (CRM_MCP_TOKEN_KEYS; prefer the variable: flags show in ps)")
 	redisURL := fs.String("redis-url", "", "Redis URL for shared state (CRM_MCP_REDIS_URL)")
+	redisCluster := fs.String("redis-cluster", env("CRM_MCP_REDIS_CLUSTER", "false"), "CRM_MCP_REDIS_URL names Redis Cluster seed nodes: redis://host:port?addr=host2:port2 (CRM_MCP_REDIS_CLUSTER)")
 	databaseURL := fs.String("database-url", "", "PostgreSQL URL for the CRM data; default SQLite in the data dir (CRM_MCP_DATABASE_URL)")
 	demoPeople := fs.Int64("demo-people", integer("CRM_MCP_DEMO_PEOPLE", 5000), "people per demo tenant seeded on the first start (CRM_MCP_DEMO_PEOPLE)")
 	demoUsers := fs.String("demo-users", env("CRM_MCP_DEMO_USERS", "auto"), "seed demo logins: auto (loopback bind only), true, false (CRM_MCP_DEMO_USERS)")
@@ -218,6 +225,13 @@ func load(role string, args []string, getenv func(string) string, stderr io.Writ
 	c.TokenKeys = Secret(firstNonEmpty(*tokenKeys, getenv("CRM_MCP_TOKEN_KEYS")))
 	c.RedisURL = Secret(firstNonEmpty(*redisURL, getenv("CRM_MCP_REDIS_URL")))
 	c.DatabaseURL = Secret(firstNonEmpty(*databaseURL, getenv("CRM_MCP_DATABASE_URL")))
+	switch strings.ToLower(*redisCluster) {
+	case "true", "1", "yes":
+		c.RedisCluster = true
+	case "false", "0", "no", "":
+	default:
+		errs = append(errs, fmt.Errorf("CRM_MCP_REDIS_CLUSTER: %q is not true or false", *redisCluster))
+	}
 	c.DatabaseOwnerURL = Secret(getenv("CRM_MCP_DATABASE_OWNER_URL"))
 	c.DemoPeople = int(*demoPeople)
 	if c.DemoPeople < 1 || c.DemoPeople > 1_000_000 {
@@ -375,6 +389,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("data_dir", c.DataDir),
 		slog.Bool("token_keys_set", c.TokenKeys != ""),
 		slog.String("redis_url", RedactURL(c.RedisURL.Reveal())),
+		slog.Bool("redis_cluster", c.RedisCluster),
 		slog.String("database_url", RedactURL(c.DatabaseURL.Reveal())),
 		slog.Bool("database_owner_url_set", c.DatabaseOwnerURL != ""),
 		slog.Int("demo_people", c.DemoPeople),
