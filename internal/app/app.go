@@ -364,11 +364,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // Serve serves on ln until ctx is cancelled, then drains: readiness turns
-// 503, the listener closes, in-flight requests get up to ShutdownTimeout to
+// 503, for ShutdownDelay the replica keeps serving with Connection: close,
+// then the listener closes, in-flight requests get up to ShutdownTimeout to
 // finish, and whatever is left is cut. It returns nil after a clean drain.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.draining.Load() {
+			// net/http closes the connection after this response.
+			w.Header().Set("Connection", "close")
+		}
+		a.handler.ServeHTTP(w, r)
+	})
 	srv := &http.Server{
-		Handler:           a.handler,
+		Handler:           handler,
 		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
 		ReadTimeout:       a.cfg.ReadTimeout,
 		IdleTimeout:       a.cfg.IdleTimeout,
@@ -385,7 +393,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	a.draining.Store(true)
-	a.logger.Info("shutdown started", "drain_timeout", a.cfg.ShutdownTimeout)
+	a.logger.Info("shutdown started", "drain_delay", a.cfg.ShutdownDelay, "drain_timeout", a.cfg.ShutdownTimeout)
+	if d := a.cfg.ShutdownDelay; d > 0 {
+		// Keep accepting and serving, /readyz 503 and every response with
+		// Connection: close (handler below), so that the load balancer
+		// stops picking this replica and drops its idle keep-alive
+		// connections before the listener closes: closing an idle
+		// connection the balancer is just reusing would fail a request
+		// that it may not replay (a POST).
+		select {
+		case <-time.After(d):
+		case err := <-errc:
+			return fmt.Errorf("serve http: %w", err)
+		}
+	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	start := time.Now()
