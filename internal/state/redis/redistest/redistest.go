@@ -61,7 +61,13 @@ var ErrNoRedis = errors.New("redis-server not found in PATH")
 
 // Launch starts redis-server on a free loopback port and waits until it
 // answers PING. The caller must Stop it.
-func Launch() (*Server, error) {
+func Launch() (*Server, error) { return launch(nil) }
+
+// LaunchArgs is Launch with extra redis-server arguments (e.g. --appendonly
+// yes --dir DIR, so that a Restart keeps the data).
+func LaunchArgs(extra ...string) (*Server, error) { return launch(extra) }
+
+func launch(extra []string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNoRedis
@@ -75,6 +81,7 @@ func Launch() (*Server, error) {
 		_ = l.Close()
 		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"}
+		args = append(args, extra...)
 		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start redis-server: %w", err)
