@@ -56,6 +56,8 @@ type fleetOptions struct {
 	DB *pgtest.DB
 	// MCPEnv is added to the mcp replicas' environment.
 	MCPEnv map[string]string
+	// RedisArgs are extra redis-server arguments of the single Redis.
+	RedisArgs []string
 }
 
 // redisClient returns a client of the fleet's Redis (single or cluster).
@@ -129,6 +131,14 @@ func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int, o fleetOpti
 	if o.RedisCluster {
 		c.RedisC = redistest.StartCluster(t)
 		c.RedisURL = c.RedisC.URL()
+	} else if len(o.RedisArgs) > 0 {
+		rds, err := redistest.LaunchArgs(o.RedisArgs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(rds.Stop)
+		c.Redis = rds
+		c.RedisURL = "redis://" + c.Redis.Addr
 	} else {
 		c.Redis = redistest.Start(t)
 		c.RedisURL = "redis://" + c.Redis.Addr
