@@ -19,6 +19,8 @@ import (
 	"text/template"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/crm-mcp/crm-mcp/internal/crm/store/postgres/pgtest"
 	"github.com/crm-mcp/crm-mcp/internal/servicetoken"
 	"github.com/crm-mcp/crm-mcp/internal/state/redis/redistest"
@@ -31,15 +33,44 @@ const rateLimits = "register=5/1m,token=1000/15m,authorize=1000/15m,login=1000/1
 // cluster is the fleet of one test: mcp replicas and api replicas behind
 // nginx, one private Redis, one fresh PostgreSQL database.
 type cluster struct {
-	bin       string   // the crm-mcp binary
-	dir       string   // t.TempDir of the fleet
-	PublicURL string   // nginx in front of the mcp replicas
-	APIURL    string   // nginx in front of the api replicas
-	MCP       []string // http://127.0.0.1:PORT of each mcp replica, in instance order
-	RedisAddr string
-	mcpEnv    map[string]string // shared env of the mcp replicas
+	bin       string             // the crm-mcp binary
+	dir       string             // t.TempDir of the fleet
+	PublicURL string             // nginx in front of the mcp replicas
+	APIURL    string             // nginx in front of the api replicas
+	MCP       []string           // http://127.0.0.1:PORT of each mcp replica, in instance order
+	RedisURL  string             // what the replicas have as CRM_MCP_REDIS_URL
+	Redis     *redistest.Server  // the single Redis (nil in cluster mode)
+	RedisC    *redistest.Cluster // the Redis Cluster (nil in single mode)
+	mcpEnv    map[string]string  // shared env of the mcp replicas
+	MCPProcs  []*proc            // the mcp replicas' processes, in instance order
 	procs     []*proc
 	mu        sync.Mutex
+}
+
+// fleetOptions vary a fleet.
+type fleetOptions struct {
+	// RedisCluster runs a 3-master Redis Cluster instead of one Redis.
+	RedisCluster bool
+	// DB is the database of the api replicas; nil: a fresh one on the
+	// shared PostgreSQL (pgtest).
+	DB *pgtest.DB
+	// MCPEnv is added to the mcp replicas' environment.
+	MCPEnv map[string]string
+	// RedisArgs are extra redis-server arguments of the single Redis.
+	RedisArgs []string
+}
+
+// redisClient returns a client of the fleet's Redis (single or cluster).
+func (c *cluster) redisClient(t *testing.T) goredis.UniversalClient {
+	t.Helper()
+	var rdb goredis.UniversalClient
+	if c.RedisC != nil {
+		rdb = goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: c.RedisC.Addrs})
+	} else {
+		rdb = goredis.NewClient(&goredis.Options{Addr: c.Redis.Addr})
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }
 
 // proc is one child process, its output kept in a file for failures.
@@ -87,12 +118,31 @@ func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 // nApi api replicas, nginx and nMCP mcp replicas (instance ids mcp-0…),
 // and waits until every mcp replica is ready. Everything stops when t
 // ends.
-func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int) *cluster {
+func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int, o fleetOptions) *cluster {
 	t.Helper()
 	nginx := requireNginx(t)
-	db := pgtest.NewDB(t)
-	rds := redistest.Start(t)
-	c := &cluster{dir: t.TempDir(), RedisAddr: rds.Addr}
+	var db pgtest.DB
+	if o.DB != nil {
+		db = *o.DB
+	} else {
+		db = pgtest.NewDB(t)
+	}
+	c := &cluster{dir: t.TempDir()}
+	if o.RedisCluster {
+		c.RedisC = redistest.StartCluster(t)
+		c.RedisURL = c.RedisC.URL()
+	} else if len(o.RedisArgs) > 0 {
+		rds, err := redistest.LaunchArgs(o.RedisArgs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(rds.Stop)
+		c.Redis = rds
+		c.RedisURL = "redis://" + c.Redis.Addr
+	} else {
+		c.Redis = redistest.Start(t)
+		c.RedisURL = "redis://" + c.Redis.Addr
+	}
 	t.Cleanup(c.stopAll)
 
 	c.bin = filepath.Join(c.dir, "crm-mcp")
@@ -136,7 +186,7 @@ func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int) *cluster {
 	c.mcpEnv = map[string]string{
 		"CRM_MCP_PUBLIC_URL":       c.PublicURL,
 		"CRM_MCP_TOKEN_KEYS":       "k1:" + base64.RawURLEncoding.EncodeToString(secret),
-		"CRM_MCP_REDIS_URL":        "redis://" + rds.Addr,
+		"CRM_MCP_REDIS_URL":        c.RedisURL,
 		"CRM_MCP_API_URL":          c.APIURL,
 		"CRM_MCP_SERVICE_KEY_FILE": keyFile,
 		"CRM_MCP_TRUSTED_PROXIES":  "127.0.0.1",
@@ -144,9 +194,15 @@ func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int) *cluster {
 		"CRM_MCP_SSE_HEARTBEAT":    "2s",
 		"CRM_MCP_LOG_FORMAT":       "text",
 	}
+	if o.RedisCluster {
+		c.mcpEnv["CRM_MCP_REDIS_CLUSTER"] = "true"
+	}
+	for k, v := range o.MCPEnv {
+		c.mcpEnv[k] = v
+	}
 	for i, a := range mcpAddrs {
 		c.MCP = append(c.MCP, "http://"+a)
-		c.startMCP(ctx, t, i, a)
+		c.MCPProcs = append(c.MCPProcs, c.startMCP(ctx, t, i, a))
 	}
 	for _, u := range c.MCP {
 		c.waitReady(ctx, t, u)
@@ -155,13 +211,13 @@ func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int) *cluster {
 }
 
 // startMCP starts mcp replica i (instance id mcp-i) listening on a.
-func (c *cluster) startMCP(ctx context.Context, t *testing.T, i int, a string) {
+func (c *cluster) startMCP(ctx context.Context, t *testing.T, i int, a string) *proc {
 	t.Helper()
 	env := map[string]string{"CRM_MCP_ADDR": a, "CRM_MCP_INSTANCE_ID": fmt.Sprintf("mcp-%d", i), "CRM_MCP_DATA_DIR": filepath.Join(c.dir, fmt.Sprintf("mcp-%d", i))}
 	for k, v := range c.mcpEnv {
 		env[k] = v
 	}
-	c.start(ctx, t, fmt.Sprintf("mcp-%d", i), []string{"mcp"}, env)
+	return c.start(ctx, t, fmt.Sprintf("mcp-%d-%d", i, time.Now().UnixNano()), []string{"mcp"}, env)
 }
 
 // start runs the binary with env added to the test's environment (minus

@@ -14,15 +14,25 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 )
 
+// TestScaleOut runs every proof on a fleet sharing one Redis, then on a
+// fleet sharing a 3-master Redis Cluster (CRM_MCP_REDIS_CLUSTER=true).
 func TestScaleOut(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
-	defer cancel()
-	c := startCluster(ctx, t, 3, 2)
+	for _, mode := range []struct {
+		name    string
+		cluster bool
+	}{{"single redis", false}, {"redis cluster", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
+			defer cancel()
+			c := startCluster(ctx, t, 3, 2, fleetOptions{RedisCluster: mode.cluster})
+			scaleOutProofs(ctx, t, c)
+		})
+	}
+}
 
+func scaleOutProofs(ctx context.Context, t *testing.T, c *cluster) {
 	// (a) One OAuth flow whose every step lands on another replica: sent
 	// straight to each in turn, then the same through nginx.
 	t.Run("oauth flow across replicas", func(t *testing.T) {
@@ -223,8 +233,7 @@ func TestScaleOut(t *testing.T) {
 		for range 2 { // every (re)connect starts with list_changed
 			waitEvent(ctx, t, events, "the initial list_changed")
 		}
-		rdb := goredis.NewClient(&goredis.Options{Addr: c.RedisAddr})
-		defer rdb.Close()
+		rdb := c.redisClient(t)
 		if err := rdb.Set(ctx, "crm:{notify}:tools-fingerprint", "an older tool set", time.Hour).Err(); err != nil {
 			t.Fatal(err)
 		}

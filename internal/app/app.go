@@ -21,8 +21,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/crm-mcp/crm-mcp/internal/authserver"
 	"github.com/crm-mcp/crm-mcp/internal/bearer"
 	"github.com/crm-mcp/crm-mcp/internal/cimd"
@@ -264,14 +262,10 @@ func newStore(cfg *config.Config) (state.Store, error) {
 	if cfg.RedisURL == "" {
 		return memstate.New(memstate.Options{}), nil
 	}
-	ropts, err := goredis.ParseURL(cfg.RedisURL.Reveal())
+	client, err := newRedisClient(cfg, redisTuning{})
 	if err != nil {
-		return nil, errors.New("parse CRM_MCP_REDIS_URL: invalid URL")
+		return nil, err
 	}
-	// Without this go-redis ignores context deadlines and a blackholed
-	// Redis hangs callers until its socket timeouts.
-	ropts.ContextTimeoutEnabled = true
-	client := goredis.NewClient(ropts)
 	st := redisstate.New(client, redisstate.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -370,11 +364,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // Serve serves on ln until ctx is cancelled, then drains: readiness turns
-// 503, the listener closes, in-flight requests get up to ShutdownTimeout to
+// 503, for ShutdownDelay the replica keeps serving with Connection: close,
+// then the listener closes, in-flight requests get up to ShutdownTimeout to
 // finish, and whatever is left is cut. It returns nil after a clean drain.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.draining.Load() {
+			// net/http closes the connection after this response.
+			w.Header().Set("Connection", "close")
+		}
+		a.handler.ServeHTTP(w, r)
+	})
 	srv := &http.Server{
-		Handler:           a.handler,
+		Handler:           handler,
 		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
 		ReadTimeout:       a.cfg.ReadTimeout,
 		IdleTimeout:       a.cfg.IdleTimeout,
@@ -391,7 +393,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	a.draining.Store(true)
-	a.logger.Info("shutdown started", "drain_timeout", a.cfg.ShutdownTimeout)
+	a.logger.Info("shutdown started", "drain_delay", a.cfg.ShutdownDelay, "drain_timeout", a.cfg.ShutdownTimeout)
+	if d := a.cfg.ShutdownDelay; d > 0 {
+		// Keep accepting and serving, /readyz 503 and every response with
+		// Connection: close (handler below), so that the load balancer
+		// stops picking this replica and drops its idle keep-alive
+		// connections before the listener closes: closing an idle
+		// connection the balancer is just reusing would fail a request
+		// that it may not replay (a POST).
+		select {
+		case <-time.After(d):
+		case err := <-errc:
+			return fmt.Errorf("serve http: %w", err)
+		}
+	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	start := time.Now()

@@ -690,3 +690,53 @@ func TestShutdownDrainIsBounded(t *testing.T) {
 	}
 	close(ts.slowRelease)
 }
+
+// TestShutdownDelay: during CRM_MCP_SHUTDOWN_DELAY after SIGTERM the
+// replica still accepts and serves, /readyz is 503, and every response
+// carries Connection: close (so a balancer's keep-alive pool drops it);
+// after the delay the listener closes.
+func TestShutdownDelay(t *testing.T) {
+	const delay = 1500 * time.Millisecond
+	ts := startServer(t, map[string]string{"CRM_MCP_SHUTDOWN_DELAY": delay.String()})
+	client := &http.Client{Timeout: 2 * time.Second}
+	get := func(path string) (*http.Response, error) {
+		resp, err := client.Get(ts.URL + path)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	if resp, err := get("/healthz"); err != nil || resp.Close {
+		t.Fatalf("before shutdown: %v (close %v)", err, resp != nil && resp.Close)
+	}
+	ts.cancel()
+	start := time.Now()
+	time.Sleep(100 * time.Millisecond)
+	resp, err := get("/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Fatalf("during the delay /healthz: %v %+v, want 200 with Connection: close", err, resp)
+	}
+	if resp, err := get("/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("during the delay /readyz: %v %+v, want 503", err, resp)
+	}
+	for {
+		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.URL, "http://"), time.Second)
+		if err != nil {
+			break
+		}
+		conn.Close()
+		if time.Since(start) > delay+5*time.Second {
+			t.Fatal("listener still accepting long after the delay")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if waited := time.Since(start); waited < delay-100*time.Millisecond {
+		t.Errorf("listener closed after %v, before the %v delay", waited, delay)
+	}
+	select {
+	case <-ts.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the delay")
+	}
+}

@@ -29,7 +29,7 @@ type notifier struct {
 	cfg    config.Notify
 	hub    *notify.Hub
 	bus    notify.Bus
-	redis  *goredis.Client // nil in memory mode
+	redis  goredis.UniversalClient // nil in memory mode
 	logger *slog.Logger
 }
 
@@ -43,12 +43,11 @@ func newNotifier(cfg *config.Config, logger *slog.Logger) (*notifier, error) {
 		n.bus = notify.NewLocal(n.hub)
 		return n, nil
 	}
-	ropts, err := goredis.ParseURL(cfg.RedisURL.Reveal())
+	client, err := newRedisClient(cfg, redisTuning{})
 	if err != nil {
-		return nil, errors.New("parse CRM_MCP_REDIS_URL: invalid URL")
+		return nil, err
 	}
-	ropts.ContextTimeoutEnabled = true
-	n.redis = goredis.NewClient(ropts)
+	n.redis = client
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	bus, err := notify.NewRedisBus(ctx, n.redis, n.hub, notify.RedisOptions{Logger: logger})

@@ -35,8 +35,8 @@ type rateLimiting struct {
 	resolver *clientip.Resolver
 	cfg      config.RateLimit
 	registry *prometheus.Registry
-	client   *goredis.Client // nil when memory-only
-	metrics  *http.Server    // nil unless CRM_MCP_METRICS_ADDR
+	client   goredis.UniversalClient // nil when memory-only
+	metrics  *http.Server            // nil unless CRM_MCP_METRICS_ADDR
 }
 
 func newRateLimiting(cfg *config.Config, logger *slog.Logger) (_ *rateLimiting, err error) {
@@ -54,17 +54,15 @@ func newRateLimiting(cfg *config.Config, logger *slog.Logger) (_ *rateLimiting, 
 	}
 	opts := ratelimit.Options{Timeout: cfg.RateLimit.RedisTimeout, Metrics: m, Logger: logger}
 	if cfg.RedisURL != "" {
-		ropts, err := goredis.ParseURL(cfg.RedisURL.Reveal())
+		client, err := newRedisClient(cfg, redisTuning{noRetries: true})
 		if err != nil {
-			return nil, errors.New("parse CRM_MCP_REDIS_URL: invalid URL")
+			return nil, err
 		}
 		// The limiter's own client: every call bounded by the limiter's
 		// short timeout (which needs ContextTimeoutEnabled), no retries
 		// (a retry is the fallback's job), so a dead Redis costs one
 		// timeout per request until the breaker opens.
-		ropts.ContextTimeoutEnabled = true
-		ropts.MaxRetries = -1
-		rl.client = goredis.NewClient(ropts)
+		rl.client = client
 		opts.Redis = rl.client
 	}
 	rl.limiter = ratelimit.New(opts)

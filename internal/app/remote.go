@@ -109,6 +109,10 @@ func (d *remoteDirectory) UserByID(ctx context.Context, tenantID, id string) (id
 	switch {
 	case errors.Is(err, crm.ErrNotFound):
 		return identity.User{}, identity.ErrNotFound
+	case errors.Is(err, crm.ErrUnavailable):
+		// The API or its database is down: a 503 for the client to retry,
+		// not a 500 (the refresh token stays valid).
+		return identity.User{}, fmt.Errorf("read user through the crm api: %w", errors.Join(identity.ErrUnavailable, err))
 	case err != nil:
 		return identity.User{}, fmt.Errorf("read user through the crm api: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/crm-mcp/crm-mcp/internal/identity"
 	"github.com/crm-mcp/crm-mcp/internal/state"
 )
 
@@ -35,7 +36,8 @@ func errInvalidClient(basic bool) *oauthError {
 
 var errUnavailable = &oauthError{Code: "temporarily_unavailable", Description: "the authorization server is temporarily unavailable, retry shortly", Status: http.StatusServiceUnavailable}
 
-// asOAuthError maps an error to what the client sees: store outages become
+// asOAuthError maps an error to what the client sees: store and user
+// directory outages become
 // 503 temporarily_unavailable (never invalid_grant: the client would throw
 // away a valid code or refresh token), anything unknown a 500 server_error.
 func asOAuthError(err error) *oauthError {
@@ -43,7 +45,7 @@ func asOAuthError(err error) *oauthError {
 	switch {
 	case errors.As(err, &oe):
 		return oe
-	case errors.Is(err, state.ErrUnavailable):
+	case errors.Is(err, state.ErrUnavailable), errors.Is(err, identity.ErrUnavailable):
 		return errUnavailable
 	default:
 		return &oauthError{Code: "server_error", Description: "internal error", Status: http.StatusInternalServerError}

@@ -44,6 +44,12 @@ type Config struct {
 	MaxHeaderBytes    int           // default 64 KiB
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration // default 20s
+	// ShutdownDelay is how long a replica keeps serving after SIGTERM,
+	// /readyz 503 and every response with Connection: close, before it
+	// closes its listener: long enough for a load balancer to stop sending
+	// it new requests and to drop its idle keep-alive connections
+	// (CRM_MCP_SHUTDOWN_DELAY, default 0).
+	ShutdownDelay time.Duration
 
 	LogLevel  string // debug, info, warn, error; default info
 	LogFormat string // json or text; default json
@@ -55,8 +61,14 @@ type Config struct {
 	// signs). Replicas must share it. If empty, keys live in DataDir.
 	TokenKeys Secret
 	// RedisURL selects Redis for shared state (redis://[:password@]host:port/db).
-	// If empty, state is in memory (single process).
+	// If empty, state is in memory (single process). With RedisCluster,
+	// the URL names the cluster's seed nodes:
+	// redis://[:password@]host:port?addr=host2:port2&addr=host3:port3.
 	RedisURL Secret
+	// RedisCluster makes every Redis client a Redis Cluster client
+	// (CRM_MCP_REDIS_CLUSTER=true). Every key crm-mcp writes is hash-tagged,
+	// so each multi-key script runs in one slot.
+	RedisCluster bool
 	// DatabaseURL selects PostgreSQL for the CRM data
 	// (postgres://user@host:5432/db). If empty, SQLite in DataDir.
 	DatabaseURL Secret
@@ -189,11 +201,13 @@ func load(role string, args []string, getenv func(string) string, stderr io.Writ
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", dur("CRM_MCP_IDLE_TIMEOUT", 120*time.Second), "(CRM_MCP_IDLE_TIMEOUT)")
 	maxHeader := fs.Int64("max-header-bytes", integer("CRM_MCP_MAX_HEADER_BYTES", 64<<10), "(CRM_MCP_MAX_HEADER_BYTES)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", dur("CRM_MCP_SHUTDOWN_TIMEOUT", 20*time.Second), "drain bound on SIGTERM (CRM_MCP_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", dur("CRM_MCP_SHUTDOWN_DELAY", 0), "on SIGTERM, keep serving this long with /readyz 503 and Connection: close before closing the listener; set above the load balancer's upstream keep-alive timeout (CRM_MCP_SHUTDOWN_DELAY)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CRM_MCP_LOG_LEVEL", "info"), "debug, info, warn or error (CRM_MCP_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("CRM_MCP_LOG_FORMAT", "json"), "json or text (CRM_MCP_LOG_FORMAT)")
 	fs.StringVar(&c.DataDir, "data-dir", env("CRM_MCP_DATA_DIR", "./data"), "directory for local data: token keys (CRM_MCP_DATA_DIR)")
 	tokenKeys := fs.String("token-keys", "", "access-token key ring kid:base64url,... (CRM_MCP_TOKEN_KEYS; prefer the variable: flags show in ps)")
 	redisURL := fs.String("redis-url", "", "Redis URL for shared state (CRM_MCP_REDIS_URL)")
+	redisCluster := fs.String("redis-cluster", env("CRM_MCP_REDIS_CLUSTER", "false"), "CRM_MCP_REDIS_URL names Redis Cluster seed nodes: redis://host:port?addr=host2:port2 (CRM_MCP_REDIS_CLUSTER)")
 	databaseURL := fs.String("database-url", "", "PostgreSQL URL for the CRM data; default SQLite in the data dir (CRM_MCP_DATABASE_URL)")
 	demoPeople := fs.Int64("demo-people", integer("CRM_MCP_DEMO_PEOPLE", 5000), "people per demo tenant seeded on the first start (CRM_MCP_DEMO_PEOPLE)")
 	demoUsers := fs.String("demo-users", env("CRM_MCP_DEMO_USERS", "auto"), "seed demo logins: auto (loopback bind only), true, false (CRM_MCP_DEMO_USERS)")
@@ -218,6 +232,13 @@ func load(role string, args []string, getenv func(string) string, stderr io.Writ
 	c.TokenKeys = Secret(firstNonEmpty(*tokenKeys, getenv("CRM_MCP_TOKEN_KEYS")))
 	c.RedisURL = Secret(firstNonEmpty(*redisURL, getenv("CRM_MCP_REDIS_URL")))
 	c.DatabaseURL = Secret(firstNonEmpty(*databaseURL, getenv("CRM_MCP_DATABASE_URL")))
+	switch strings.ToLower(*redisCluster) {
+	case "true", "1", "yes":
+		c.RedisCluster = true
+	case "false", "0", "no", "":
+	default:
+		errs = append(errs, fmt.Errorf("CRM_MCP_REDIS_CLUSTER: %q is not true or false", *redisCluster))
+	}
 	c.DatabaseOwnerURL = Secret(getenv("CRM_MCP_DATABASE_OWNER_URL"))
 	c.DemoPeople = int(*demoPeople)
 	if c.DemoPeople < 1 || c.DemoPeople > 1_000_000 {
@@ -282,6 +303,9 @@ func (c *Config) validate(maxHeader int64) []error {
 		{"CRM_MCP_IDLE_TIMEOUT", c.IdleTimeout},
 		{"CRM_MCP_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
 	})...)
+	if c.ShutdownDelay < 0 || c.ShutdownDelay > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("CRM_MCP_SHUTDOWN_DELAY: %v is outside 0–5m", c.ShutdownDelay))
+	}
 	errs = append(errs, validateLogLevel(c.LogLevel)...)
 	if c.RedisURL != "" {
 		if u, err := url.Parse(c.RedisURL.Reveal()); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
@@ -370,11 +394,13 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("idle_timeout", c.IdleTimeout),
 		slog.Int("max_header_bytes", c.MaxHeaderBytes),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Duration("shutdown_delay", c.ShutdownDelay),
 		slog.String("log_level", c.LogLevel),
 		slog.String("log_format", c.LogFormat),
 		slog.String("data_dir", c.DataDir),
 		slog.Bool("token_keys_set", c.TokenKeys != ""),
 		slog.String("redis_url", RedactURL(c.RedisURL.Reveal())),
+		slog.Bool("redis_cluster", c.RedisCluster),
 		slog.String("database_url", RedactURL(c.DatabaseURL.Reveal())),
 		slog.Bool("database_owner_url_set", c.DatabaseOwnerURL != ""),
 		slog.Int("demo_people", c.DemoPeople),

@@ -176,3 +176,22 @@ func TestDemoUsersDefault(t *testing.T) {
 		t.Errorf("bad redis URL and CIDR: %v", err)
 	}
 }
+
+func TestRedisCluster(t *testing.T) {
+	c, err := config.Load(nil, env(map[string]string{
+		"CRM_MCP_REDIS_URL":     "redis://127.0.0.1:7000?addr=127.0.0.1:7001&addr=127.0.0.1:7002",
+		"CRM_MCP_REDIS_CLUSTER": "true",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.RedisCluster {
+		t.Error("CRM_MCP_REDIS_CLUSTER=true not set")
+	}
+	if c, err := config.Load(nil, env(nil), io.Discard); err != nil || c.RedisCluster {
+		t.Errorf("default RedisCluster = %v, %v; want false", c.RedisCluster, err)
+	}
+	if _, err := config.Load(nil, env(map[string]string{"CRM_MCP_REDIS_CLUSTER": "maybe"}), io.Discard); err == nil || !strings.Contains(err.Error(), "CRM_MCP_REDIS_CLUSTER") {
+		t.Errorf("CRM_MCP_REDIS_CLUSTER=maybe: err = %v", err)
+	}
+}

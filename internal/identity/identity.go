@@ -62,6 +62,9 @@ var (
 	// password alike, so the login form cannot be used to probe accounts.
 	ErrBadCredentials = errors.New("identity: bad credentials")
 	ErrNotFound       = errors.New("identity: user not found")
+	// ErrUnavailable: the directory (the CRM store or API behind it) could
+	// not answer; callers answer 503 and the client retries.
+	ErrUnavailable = errors.New("identity: directory unavailable")
 )
 
 // Directory finds and authenticates users.

@@ -51,6 +51,8 @@ func (d *StoreDirectory) UserByID(ctx context.Context, tenantID, id string) (Use
 	switch {
 	case errors.Is(err, crm.ErrNotFound):
 		return User{}, ErrNotFound
+	case errors.Is(err, crm.ErrUnavailable):
+		return User{}, errors.Join(ErrUnavailable, err)
 	case err != nil:
 		return User{}, err
 	}

@@ -110,6 +110,16 @@ func TestTwoInstances(t *testing.T) {
 // TTL no longer than 90 days, and no key or value holds a plaintext secret.
 func auditKeyspace(t *testing.T, c *goredis.Client) {
 	t.Helper()
+	n := auditNode(t, c)
+	if n == 0 {
+		t.Fatal("audit saw no keys: the suite wrote nothing?")
+	}
+	t.Logf("audited %d keys", n)
+}
+
+// auditNode audits one server's keys and returns how many it saw.
+func auditNode(t *testing.T, c *goredis.Client) int {
+	t.Helper()
 	// Not t.Context(): the audit runs in Cleanup, after it is canceled.
 	ctx := context.Background()
 	n := 0
@@ -153,10 +163,7 @@ func auditKeyspace(t *testing.T, c *goredis.Client) {
 	if err := iter.Err(); err != nil {
 		t.Fatalf("SCAN: %v", err)
 	}
-	if n == 0 {
-		t.Fatal("audit saw no keys: the suite wrote nothing?")
-	}
-	t.Logf("audited %d keys", n)
+	return n
 }
 
 // TestKeyTTLs pins the documented key layout and every TTL (I-01).

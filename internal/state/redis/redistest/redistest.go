@@ -21,16 +21,39 @@ import (
 type Server struct {
 	// Addr is host:port on 127.0.0.1.
 	Addr string
-	cmd  *exec.Cmd
-	once sync.Once
+	bin  string
+	args []string
+	mu   sync.Mutex
+	cmd  *exec.Cmd // nil while stopped
 }
 
-// Stop kills the server. It is idempotent.
+// Stop kills the server (SIGKILL: no shutdown save). It is idempotent.
 func (s *Server) Stop() {
-	s.once.Do(func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
 		_ = s.cmd.Process.Kill()
 		_ = s.cmd.Wait()
-	})
+		s.cmd = nil
+	}
+}
+
+// Restart starts a stopped server again on the same port with the same
+// settings (an empty dataset: no persistence) and waits until it answers
+// PING. A running server is killed first.
+func (s *Server) Restart() error {
+	s.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cmd := exec.Command(s.bin, s.args...)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("restart redis-server: %w", err)
+	}
+	s.cmd = cmd
+	if !Ready(s.Addr, 10*time.Second) {
+		return errors.New("restarted redis-server did not become ready")
+	}
+	return nil
 }
 
 // ErrNoRedis means there is no redis-server binary in PATH.
@@ -38,7 +61,13 @@ var ErrNoRedis = errors.New("redis-server not found in PATH")
 
 // Launch starts redis-server on a free loopback port and waits until it
 // answers PING. The caller must Stop it.
-func Launch() (*Server, error) {
+func Launch() (*Server, error) { return launch(nil) }
+
+// LaunchArgs is Launch with extra redis-server arguments (e.g. --appendonly
+// yes --dir DIR, so that a Restart keeps the data).
+func LaunchArgs(extra ...string) (*Server, error) { return launch(extra) }
+
+func launch(extra []string) (*Server, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, ErrNoRedis
@@ -50,12 +79,14 @@ func Launch() (*Server, error) {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		_ = l.Close()
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction")
+		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"}
+		args = append(args, extra...)
+		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			return nil, fmt.Errorf("start redis-server: %w", err)
 		}
-		s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd}
+		s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), bin: bin, args: args, cmd: cmd}
 		if Ready(s.Addr, 5*time.Second) {
 			return s, nil
 		}
