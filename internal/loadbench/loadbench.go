@@ -547,7 +547,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "crm-mcp bench: -pin: auto, on or off")
 		return 2
 	}
-	if cfg.Pin && os.Getenv(envPinned) == "" {
+	if os.Getenv(envPinned) != "" {
+		// The parent pinned this process to core 1 (so NumCPU is 1 here)
+		// and decided: the servers go on core 0.
+		cfg.Pin = true
+	} else if cfg.Pin {
 		exe, err := os.Executable()
 		if err != nil {
 			fmt.Fprintln(stderr, "crm-mcp bench:", err)
