@@ -2,7 +2,7 @@
 // runs "serve": the whole system in one process. For scale-out, "mcp" runs
 // MCP, OAuth and the JWKS without a CRM store, calling a remote CRM API,
 // and "api" runs the CRM's internal API alone; "seed" fills the CRM store
-// with the demo data.
+// with the demo data; "bench" is the load harness (internal/loadbench).
 package main
 
 import (
@@ -20,6 +20,7 @@ import (
 
 	"github.com/crm-mcp/crm-mcp/internal/app"
 	"github.com/crm-mcp/crm-mcp/internal/config"
+	"github.com/crm-mcp/crm-mcp/internal/loadbench"
 	"github.com/crm-mcp/crm-mcp/internal/obs"
 )
 
@@ -35,6 +36,9 @@ commands:
             against the JWKS serve publishes
   seed      seed the demo tenants, logins and generated data into the
             CRM store (skips tenants already there)
+  bench     load harness: seed, start serve and two floor servers, drive
+            a mixed multi-user workload, print throughput, latency, CPU
+            per request and the ratios against the floors
   version   print the version
 
 Run "crm-mcp <command> -h" for the flags; every flag also has a CRM_MCP_*
@@ -59,6 +63,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return apiRole(args, getenv, stdout, stderr)
 	case "seed":
 		return seed(args, getenv, stdout, stderr)
+	case "bench":
+		return loadbench.Main(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crm-mcp", app.Version)
 		return 0
