@@ -3,6 +3,7 @@ package loadbench
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"os"
 	"strings"
@@ -83,6 +84,42 @@ func TestHarnessEndToEnd(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("printed report lacks %q", want)
 		}
+	}
+}
+
+// TestHarnessPartialMix: a mix without some operations (here only
+// getPersonInfo, so no refresh chains) runs to the end. It used to wait
+// forever for a refresh chain while capturing responses.
+func TestHarnessPartialMix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three servers and seeds a store (~10 s)")
+	}
+	type result struct {
+		rep *Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+		defer cancel()
+		rep, err := Run(ctx, Config{
+			Dir: t.TempDir(), People: 100, Concurrency: 2, OpenConns: 4,
+			Warmup: 100 * time.Millisecond, Duration: 500 * time.Millisecond, Drain: 2 * time.Second,
+			Runs: 1, UsersPerTenant: 1, ChainsPerTenant: 1, ChildArgs: []string{},
+			Mix: "getPersonInfo=1", Progress: io.Discard,
+		})
+		done <- result{rep, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("run: %v", r.err)
+		}
+		if r.rep.Errors() != 0 || r.rep.Chains != 1 || len(r.rep.Runs) != 1 {
+			t.Errorf("errors %d, chains %d, runs %d", r.rep.Errors(), r.rep.Chains, len(r.rep.Runs))
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the harness did not finish within 60 s with a mix of only getPersonInfo")
 	}
 }
 
