@@ -189,7 +189,7 @@ func TestFaultReplicaKillAndRollingRestart(t *testing.T) {
 	defer cancel()
 	c := startCluster(ctx, t, 3, 2, fleetOptions{MCPEnv: map[string]string{
 		"CRM_MCP_RATE_LIMITS":    faultRateLimits,
-		"CRM_MCP_SHUTDOWN_DELAY": "3s", // above nginx's upstream keepalive_timeout (2 s)
+		"CRM_MCP_SHUTDOWN_DELAY": "4s", // well above nginx's upstream keepalive_timeout (1 s)
 		"CRM_MCP_SSE_RETRY":      "1s",
 	}})
 	load := startLoad(ctx, t, c, 4, 10*time.Millisecond)

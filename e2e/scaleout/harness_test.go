@@ -313,7 +313,9 @@ func (c *cluster) startNginx(ctx context.Context, t *testing.T, bin string, pubP
 	if err := os.WriteFile(conf, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c.startCmd(ctx, t, "nginx", bin, []string{"-p", prefix, "-c", conf, "-e", filepath.Join(prefix, "error.log"), "-g", "daemon off;"}, nil)
+	// master_process off: one process, so killing it at the end leaves no
+	// orphaned worker behind (a killed master's workers live on).
+	c.startCmd(ctx, t, "nginx", bin, []string{"-p", prefix, "-c", conf, "-e", filepath.Join(prefix, "error.log"), "-g", "daemon off; master_process off;"}, nil)
 	t.Cleanup(func() {
 		if t.Failed() {
 			b, _ := os.ReadFile(filepath.Join(prefix, "error.log"))
