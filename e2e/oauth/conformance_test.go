@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crm-mcp/crm-mcp/internal/portpick"
 )
 
 // The pinned suite (e2e/node/package.json) and the scenarios that must pass.
@@ -61,7 +63,7 @@ var ansi = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 func TestConformanceAuthorization(t *testing.T) {
 	node, dir := nodeTools(t, conformanceSuite)
 	s := startServer(t)
-	port := freePort(t)
+	port := portpick.Test(t).N
 	clientID := registerConformanceClient(t, s, port)
 	out := t.TempDir()
 

@@ -22,6 +22,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/crm-mcp/crm-mcp/internal/crm/store/postgres/pgtest"
+	"github.com/crm-mcp/crm-mcp/internal/portpick"
 	"github.com/crm-mcp/crm-mcp/internal/servicetoken"
 	"github.com/crm-mcp/crm-mcp/internal/state/redis/redistest"
 )
@@ -101,17 +102,6 @@ func requireNginx(t *testing.T) string {
 	return bin
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 // startCluster builds crm-mcp, seeds a fresh database and starts Redis,
@@ -164,12 +154,12 @@ func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int, o fleetOpti
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 
-	pubPort, apiPort := freePort(t), freePort(t)
+	pubPort, apiPort := portpick.Test(t).N, portpick.Test(t).N
 	c.PublicURL = "http://" + addr(pubPort)
 	c.APIURL = "http://" + addr(apiPort)
 	var apiAddrs, mcpAddrs []string
 	for i := range nAPI {
-		a := addr(freePort(t))
+		a := portpick.Test(t).Addr()
 		apiAddrs = append(apiAddrs, a)
 		c.start(ctx, t, fmt.Sprintf("api-%d", i), []string{"api"}, map[string]string{
 			"CRM_MCP_API_ADDR":     a,
@@ -179,7 +169,7 @@ func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int, o fleetOpti
 		})
 	}
 	for range nMCP {
-		mcpAddrs = append(mcpAddrs, addr(freePort(t)))
+		mcpAddrs = append(mcpAddrs, portpick.Test(t).Addr())
 	}
 	c.startNginx(ctx, t, nginx, pubPort, apiPort, mcpAddrs, apiAddrs)
 

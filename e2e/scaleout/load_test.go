@@ -34,7 +34,6 @@ type outcome struct {
 type loadGen struct {
 	mu       sync.Mutex
 	outcomes []outcome
-	firstAT  string // an access token of worker 0, valid for the test
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -59,7 +58,7 @@ func startLoad(ctx context.Context, t *testing.T, c *cluster, n int, pause time.
 			http: &http.Client{Timeout: 20 * time.Second}})
 	}
 	lctx, cancel := context.WithCancel(ctx)
-	g := &loadGen{cancel: cancel, firstAT: ws[0].at}
+	g := &loadGen{cancel: cancel}
 	for _, w := range ws {
 		g.wg.Go(func() {
 			for i := 0; lctx.Err() == nil; i++ {
@@ -205,8 +204,9 @@ func describe(os []outcome, max int) string {
 			break
 		}
 		d := o.detail
-		if len(d) > 200 {
-			d = d[:200]
+		if len(d) > 300 {
+			// Both ends: a truncated or odd body shows at its end.
+			d = fmt.Sprintf("%s … %s (%d bytes)", d[:150], d[len(d)-150:], len(d))
 		}
 		fmt.Fprintf(&b, "  %s %s %s (%v) %s\n", o.start.Format("15:04:05.000"), o.op, o.class, o.end.Sub(o.start).Round(time.Millisecond), d)
 	}

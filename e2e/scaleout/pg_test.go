@@ -16,6 +16,7 @@ import (
 
 	"github.com/crm-mcp/crm-mcp/internal/crm/store/postgres"
 	"github.com/crm-mcp/crm-mcp/internal/crm/store/postgres/pgtest"
+	"github.com/crm-mcp/crm-mcp/internal/portpick"
 )
 
 // privatePG is a PostgreSQL server of this test alone (initdb into a
@@ -41,7 +42,7 @@ func startPrivatePG(t *testing.T) (*privatePG, pgtest.DB) {
 		t.Skip(msg + "; set CRM_MCP_REQUIRE_SERVICES=1 to make this a failure")
 	}
 	sort.Slice(bins, func(i, j int) bool { return pgMajor(bins[i]) < pgMajor(bins[j]) })
-	p := &privatePG{bin: filepath.Dir(bins[len(bins)-1]), port: freePort(t), asPostgres: os.Geteuid() == 0}
+	p := &privatePG{bin: filepath.Dir(bins[len(bins)-1]), port: portpick.Test(t).N, asPostgres: os.Geteuid() == 0}
 	// Not t.TempDir: its parents are 0700 root, which postgres cannot cross.
 	dir, err := os.MkdirTemp("", "crm-mcp-pg-")
 	if err != nil {

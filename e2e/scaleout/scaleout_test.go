@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crm-mcp/crm-mcp/internal/portpick"
 )
 
 // TestScaleOut runs every proof on a fleet sharing one Redis, then on a
@@ -237,7 +239,7 @@ func scaleOutProofs(ctx context.Context, t *testing.T, c *cluster) {
 		if err := rdb.Set(ctx, "crm:{notify}:tools-fingerprint", "an older tool set", time.Hour).Err(); err != nil {
 			t.Fatal(err)
 		}
-		a := addr(freePort(t))
+		a := portpick.Test(t).Addr()
 		c.startMCP(ctx, t, 3, a)
 		c.waitReady(ctx, t, "http://"+a)
 		got := map[string]bool{}

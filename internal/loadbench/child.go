@@ -116,7 +116,7 @@ func serveFloor(ctx context.Context, kind string) error {
 		if err != nil {
 			return err
 		}
-		st, err := app.OpenCRMStore(ctx, cfg.Store)
+		st, err := app.OpenCRMStore(ctx, cfg.Store, nil)
 		if err != nil {
 			return err
 		}
@@ -268,7 +268,7 @@ func (f *floor) call(ctx context.Context, tid, uid, op string, req *floorRequest
 		}
 		return searchOut{RetrievalID: a.RetrievalID, Page: a.Page, TotalResults: len(ids), Results: people}, nil
 	case opInfo:
-		return crm.LoadPersonInfo(ctx, f.st, tid, a.PersonID, crm.InfoLimits{Notes: 5, Activities: 5, Tasks: 20})
+		return crm.ReadPersonInfo(ctx, f.st, tid, a.PersonID, crm.InfoLimits{Notes: 5, Activities: 5, Tasks: 20})
 	case opPipeline:
 		j, err := f.st.GetJob(ctx, tid, a.JobID)
 		if err != nil {

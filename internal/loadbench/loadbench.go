@@ -23,6 +23,7 @@ import (
 
 	"github.com/crm-mcp/crm-mcp/internal/config"
 	"github.com/crm-mcp/crm-mcp/internal/identity"
+	"github.com/crm-mcp/crm-mcp/internal/portpick"
 	"github.com/crm-mcp/crm-mcp/internal/token"
 )
 
@@ -478,13 +479,15 @@ func (c *child) waitTCP(addr string) error {
 	return c.failed(fmt.Errorf("%s not listening in a minute", addr))
 }
 
+// freeAddr reserves a loopback port for a server process until the
+// bench exits: one outside the ephemeral range, which nothing else can
+// take before the server binds it (see internal/portpick).
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := portpick.Reserve()
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return p.Addr(), nil
 }
 
 func loadAvg() string {

@@ -14,8 +14,9 @@ import (
 )
 
 // Restart starts redis-server on addr (127.0.0.1:port, freed by a stopped
-// server) and stops it when tb finishes. The port may be taken by then;
-// the test fails if the server does not answer within 5 s.
+// redistest server, whose port stays reserved for the process: see
+// internal/portpick) and stops it when tb finishes. The test fails if the
+// server does not answer within 5 s.
 func Restart(tb testing.TB, addr string) {
 	tb.Helper()
 	_, port, err := net.SplitHostPort(addr)

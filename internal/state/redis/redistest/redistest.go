@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/crm-mcp/crm-mcp/internal/portpick"
 )
 
 // Server is a running redis-server.
@@ -72,25 +74,28 @@ func launch(extra []string) (*Server, error) {
 	if err != nil {
 		return nil, ErrNoRedis
 	}
-	for range 3 { // the port may be taken between probe and start
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for range 3 {
+		// Reserved until the process exits, so that a Restart finds the
+		// port still free (see internal/portpick).
+		reserved, err := portpick.Reserve()
 		if err != nil {
 			return nil, err
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
+		port := reserved.N
 		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"}
 		args = append(args, extra...)
 		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
+			reserved.Release()
 			return nil, fmt.Errorf("start redis-server: %w", err)
 		}
-		s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), bin: bin, args: args, cmd: cmd}
+		s := &Server{Addr: reserved.Addr(), bin: bin, args: args, cmd: cmd}
 		if Ready(s.Addr, 5*time.Second) {
 			return s, nil
 		}
 		s.Stop()
+		reserved.Release()
 	}
 	return nil, errors.New("redis-server did not become ready")
 }
