@@ -180,7 +180,7 @@ func seed(args []string, getenv func(string) string, stdout, stderr io.Writer) i
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	store, err := app.OpenCRMStore(ctx, cfg.Store)
+	store, err := app.OpenCRMStore(ctx, cfg.Store, nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "crm-mcp seed:", err)
 		return 1

@@ -56,7 +56,7 @@ func NewAPI(ctx context.Context, cfg *config.APIConfig, opts APIOptions) (*API, 
 	if err != nil {
 		return nil, err
 	}
-	store, err := OpenCRMStore(ctx, cfg.Store)
+	store, err := OpenCRMStore(ctx, cfg.Store, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,6 +81,9 @@ type App struct {
 	notify   *notifier // notification streams (notify.go)
 	handler  http.Handler
 	draining atomic.Bool
+	// closingConns: answers carry Connection: close (the second half of
+	// the shutdown delay).
+	closingConns atomic.Bool
 }
 
 // New builds the application from cfg. On the first start with demo users
@@ -136,7 +140,7 @@ func New(cfg *config.Config, opts Options) (_ *App, err error) {
 		}
 	} else {
 		ctx := context.Background()
-		crmStore, err := OpenCRMStore(ctx, cfg.CRMStore())
+		crmStore, err := OpenCRMStore(ctx, cfg.CRMStore(), logger)
 		if err != nil {
 			return nil, err
 		}
@@ -364,12 +368,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // Serve serves on ln until ctx is cancelled, then drains: readiness turns
-// 503, for ShutdownDelay the replica keeps serving with Connection: close,
-// then the listener closes, in-flight requests get up to ShutdownTimeout to
-// finish, and whatever is left is cut. It returns nil after a clean drain.
+// 503; for the first half of ShutdownDelay the replica serves as before;
+// then it stops accepting and, for the second half, answers on the open
+// connections with Connection: close; then in-flight requests get up to
+// ShutdownTimeout to finish, and whatever is left is cut. It returns nil
+// after a clean drain.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	ln = &onceCloseListener{Listener: ln}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.draining.Load() {
+		if a.closingConns.Load() {
 			// net/http closes the connection after this response.
 			w.Header().Set("Connection", "close")
 		}
@@ -394,18 +401,32 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	a.draining.Store(true)
 	a.logger.Info("shutdown started", "drain_delay", a.cfg.ShutdownDelay, "drain_timeout", a.cfg.ShutdownTimeout)
+	serving := true // srv.Serve has not returned
 	if d := a.cfg.ShutdownDelay; d > 0 {
-		// Keep accepting and serving, /readyz 503 and every response with
-		// Connection: close (handler below), so that the load balancer
-		// stops picking this replica and drops its idle keep-alive
-		// connections before the listener closes: closing an idle
-		// connection the balancer is just reusing would fail a request
-		// that it may not replay (a POST).
+		// First half: serve as before, keep-alive included, with /readyz
+		// 503, so that a balancer that follows readiness stops picking
+		// this replica. Keep-alive matters: answering with Connection:
+		// close now would make a balancer that still picks us open a new
+		// connection per request, and a connection still in the accept
+		// queue when the listener closes is reset with its request sent,
+		// which the balancer may not replay (a POST).
 		select {
-		case <-time.After(d):
+		case <-time.After(d / 2):
 		case err := <-errc:
 			return fmt.Errorf("serve http: %w", err)
 		}
+		// Second half: stop accepting (a refused connect is retried
+		// elsewhere: nothing was sent) and close each open connection
+		// after its next answer, so the balancer has dropped them all
+		// before Shutdown closes the idle ones under it. The half must
+		// exceed the balancer's upstream keep-alive timeout.
+		a.closingConns.Store(true)
+		_ = ln.Close()
+		if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		serving = false
+		time.Sleep(d - d/2)
 	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
@@ -418,8 +439,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		a.logger.Warn("shutdown drain timed out; remaining connections closed", "waited", time.Since(start))
 		return fmt.Errorf("drain in-flight requests: %w", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve http: %w", err)
+	if serving {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
 	}
 	if err := a.Close(); err != nil {
 		a.logger.Warn("closing resources failed", "err_type", fmt.Sprintf("%T", err))
@@ -444,6 +467,19 @@ func (a *App) PrintBanner(w io.Writer, listenAddr string) {
 			fmt.Fprintf(w, "    %-22s %-18s %s, %s\n", u.Email, u.Password, u.Role, demo.Tenants[u.TenantID])
 		}
 	}
+}
+
+// onceCloseListener closes its listener once; Serve closes it before
+// Shutdown does, and Shutdown would report the second close as an error.
+type onceCloseListener struct {
+	net.Listener
+	once sync.Once
+	err  error
+}
+
+func (l *onceCloseListener) Close() error {
+	l.once.Do(func() { l.err = l.Listener.Close() })
+	return l.err
 }
 
 func joinVersions() string { return strings.Join(mcpserver.ProtocolVersions, ", ") }

@@ -691,14 +691,19 @@ func TestShutdownDrainIsBounded(t *testing.T) {
 	close(ts.slowRelease)
 }
 
-// TestShutdownDelay: during CRM_MCP_SHUTDOWN_DELAY after SIGTERM the
-// replica still accepts and serves, /readyz is 503, and every response
-// carries Connection: close (so a balancer's keep-alive pool drops it);
-// after the delay the listener closes.
+// TestShutdownDelay: during CRM_MCP_SHUTDOWN_DELAY after SIGTERM /readyz
+// is 503. For the first half the replica serves as before, keep-alive
+// included (closing every connection would make a balancer open new ones,
+// which the listener's close can cut with a request already sent); then
+// the listener closes and, for the second half, answers on the open
+// connections carry Connection: close (so a balancer's keep-alive pool
+// drops them before Shutdown closes idle ones); then Serve returns.
 func TestShutdownDelay(t *testing.T) {
-	const delay = 1500 * time.Millisecond
+	const delay = 1600 * time.Millisecond
 	ts := startServer(t, map[string]string{"CRM_MCP_SHUTDOWN_DELAY": delay.String()})
-	client := &http.Client{Timeout: 2 * time.Second}
+	tr := &http.Transport{MaxIdleConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Timeout: 2 * time.Second, Transport: tr}
 	get := func(path string) (*http.Response, error) {
 		resp, err := client.Get(ts.URL + path)
 		if err == nil {
@@ -707,6 +712,14 @@ func TestShutdownDelay(t *testing.T) {
 		}
 		return resp, err
 	}
+	accepting := func() bool {
+		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.URL, "http://"), time.Second)
+		if err != nil {
+			return false
+		}
+		conn.Close()
+		return true
+	}
 	if resp, err := get("/healthz"); err != nil || resp.Close {
 		t.Fatalf("before shutdown: %v (close %v)", err, resp != nil && resp.Close)
 	}
@@ -714,29 +727,35 @@ func TestShutdownDelay(t *testing.T) {
 	start := time.Now()
 	time.Sleep(100 * time.Millisecond)
 	resp, err := get("/healthz")
-	if err != nil || resp.StatusCode != http.StatusOK || !resp.Close {
-		t.Fatalf("during the delay /healthz: %v %+v, want 200 with Connection: close", err, resp)
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("first half /healthz: %v %+v, want 200 kept alive", err, resp)
 	}
 	if resp, err := get("/readyz"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("during the delay /readyz: %v %+v, want 503", err, resp)
+		t.Fatalf("first half /readyz: %v %+v, want 503", err, resp)
 	}
-	for {
-		conn, err := net.DialTimeout("tcp", strings.TrimPrefix(ts.URL, "http://"), time.Second)
-		if err != nil {
-			break
-		}
-		conn.Close()
-		if time.Since(start) > delay+5*time.Second {
-			t.Fatal("listener still accepting long after the delay")
+	if !accepting() {
+		t.Fatal("first half: listener already closed")
+	}
+	for accepting() {
+		if time.Since(start) > delay {
+			t.Fatal("listener still accepting after the whole delay")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if waited := time.Since(start); waited < delay-100*time.Millisecond {
-		t.Errorf("listener closed after %v, before the %v delay", waited, delay)
+	if waited := time.Since(start); waited < delay/2-100*time.Millisecond {
+		t.Errorf("listener closed after %v, before half the %v delay", waited, delay)
+	}
+	// Second half: the kept-alive connection still answers, and closes.
+	resp, err = get("/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Fatalf("second half /healthz on the open connection: %v %+v, want 200 with Connection: close", err, resp)
 	}
 	select {
 	case <-ts.done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after the delay")
+	}
+	if waited := time.Since(start); waited < delay-100*time.Millisecond {
+		t.Errorf("Serve returned after %v, before the %v delay", waited, delay)
 	}
 }

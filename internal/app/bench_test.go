@@ -10,6 +10,10 @@ package app_test
 // directory removed at exit. Seeding takes long, so nothing here runs
 // under plain `go test` (benchmarks only) or with -short.
 //
+// With $CRM_BENCH_DATABASE_URL (the application role's URL of a
+// PostgreSQL database seeded by `crm-mcp seed -people N`) both the stack
+// and the floor use that PostgreSQL store instead, and nothing is seeded.
+//
 // stack: app.New + app.Serve on a loopback port: obs → bearer (HS256
 // access token) → mcpserver → crmtools → api.Client (service token, reused)
 // → CRM API on its own loopback listener (RS256 verify per call) →
@@ -44,6 +48,7 @@ import (
 	"github.com/crm-mcp/crm-mcp/internal/app"
 	"github.com/crm-mcp/crm-mcp/internal/config"
 	"github.com/crm-mcp/crm-mcp/internal/crm"
+	"github.com/crm-mcp/crm-mcp/internal/crm/store/postgres"
 	"github.com/crm-mcp/crm-mcp/internal/crm/store/sqlite"
 	"github.com/crm-mcp/crm-mcp/internal/demo"
 	"github.com/crm-mcp/crm-mcp/internal/demo/gen"
@@ -80,11 +85,11 @@ func TestMain(m *testing.M) {
 // benchFixture is the seeded database, the running app and the floor's
 // store, shared by every benchmark of the binary.
 type benchFixture struct {
-	stackAddr string        // host:port of the app
-	token     string        // alice's access token (crm:read)
-	store     *sqlite.Store // the floor's own store on the same file
-	personID  string        // getPersonInfo's person
-	people    int           // per tenant
+	stackAddr string     // host:port of the app
+	token     string     // alice's access token (crm:read)
+	store     floorStore // the floor's own store on the same data
+	personID  string     // getPersonInfo's person
+	people    int        // per tenant
 }
 
 var (
@@ -135,8 +140,14 @@ func setUpBench(b *testing.B) (*benchFixture, error) {
 		return nil, err
 	}
 	n := benchPeople()
-	info, err := readSeedInfo(dir)
-	if err != nil || info.People != n {
+	pgURL := os.Getenv("CRM_BENCH_DATABASE_URL")
+	var (
+		info seedInfo
+		err  error
+	)
+	if pgURL != "" {
+		b.Logf("using the PostgreSQL store of CRM_BENCH_DATABASE_URL (seeded by crm-mcp seed; %d people per tenant assumed)", n)
+	} else if info, err = readSeedInfo(dir); err != nil || info.People != n {
 		start := time.Now()
 		if info, err = seedBenchDB(ctx, dir, n); err != nil {
 			return nil, fmt.Errorf("seed: %w", err)
@@ -144,6 +155,21 @@ func setUpBench(b *testing.B) (*benchFixture, error) {
 		b.Logf("seeded 2 × %d people in %s into %s", n, time.Since(start).Round(time.Second), dir)
 	} else {
 		b.Logf("reusing 2 × %d people in %s (seeded in %s)", n, dir, info.SeededIn)
+	}
+
+	if pgURL == "" {
+		// The app keeps its full-text indexes merged in the background;
+		// measure that state, not whatever the seed left.
+		st, err := sqlite.Open(ctx, filepath.Join(dir, "crm.db"), sqlite.Options{MaintainEvery: -1})
+		if err != nil {
+			return nil, err
+		}
+		steps, err := st.MergeSearchIndexes(ctx)
+		st.Close()
+		if err != nil {
+			return nil, err
+		}
+		b.Logf("merged the full-text indexes (%d steps)", steps)
 	}
 
 	// The app, as cmd/crm-mcp serve builds it, reusing crm.db.
@@ -160,6 +186,9 @@ func setUpBench(b *testing.B) (*benchFixture, error) {
 		// one benchmark user makes far more calls than a person would.
 		"CRM_MCP_RATE_LIMITS": "mcp_user=1000000000/1m,mcp_tool=1000000000/1m,mcp_tenant=1000000000/1m",
 		"CRM_MCP_TOKEN_KEYS":  testKeyID + ":" + base64.RawURLEncoding.EncodeToString(testKey),
+	}
+	if pgURL != "" {
+		vars["CRM_MCP_DATABASE_URL"] = pgURL
 	}
 	cfg, err := config.Load(nil, func(k string) string { return vars[k] }, io.Discard)
 	if err != nil {
@@ -202,8 +231,18 @@ func setUpBench(b *testing.B) (*benchFixture, error) {
 		return nil, err
 	}
 
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "crm.db"), sqlite.Options{})
-	if err != nil {
+	var store floorStore
+	if pgURL != "" {
+		pg, err := postgres.Open(ctx, pgURL, postgres.Options{})
+		if err != nil {
+			return nil, err
+		}
+		if info.PersonID, err = richPerson(ctx, pg); err != nil {
+			pg.Close()
+			return nil, err
+		}
+		store = pg
+	} else if store, err = sqlite.Open(ctx, filepath.Join(dir, "crm.db"), sqlite.Options{MaintainEvery: -1}); err != nil {
 		return nil, err
 	}
 	benchCleanup = append(benchCleanup, func() { store.Close() })
@@ -234,7 +273,7 @@ func seedBenchDB(ctx context.Context, dir string, n int) (seedInfo, error) {
 	}
 	var clock atomic.Int64
 	clock.Store(gen.DefaultNow.UnixNano())
-	st, err := sqlite.Open(ctx, path, sqlite.Options{Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Now: func() time.Time { return time.Unix(0, clock.Load()) }, MaintainEvery: -1})
 	if err != nil {
 		return seedInfo{}, err
 	}
@@ -301,7 +340,13 @@ func richPerson(ctx context.Context, st crm.Store) (string, error) {
 
 // floorCRM is the bare handler: JSON-RPC in, the store calls the tool
 // makes, the records as JSON out. No auth, no MCP, no API hop.
-func floorCRM(st *sqlite.Store) http.Handler {
+// floorStore is what the floor reads through: either backend.
+type floorStore interface {
+	crm.Store
+	crm.Snapshotter
+}
+
+func floorCRM(st floorStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			ID     json.RawMessage `json:"id"`
@@ -353,7 +398,7 @@ func floorCRM(st *sqlite.Store) http.Handler {
 
 // floorSearch is searchPeople's SQL: the search for up to 1 000 ids (the
 // tool keeps them for paging), then the first page of 20 people.
-func floorSearch(ctx context.Context, st *sqlite.Store, text, loc string, skills []string) (any, error) {
+func floorSearch(ctx context.Context, st floorStore, text, loc string, skills []string) (any, error) {
 	res, err := st.SearchPeople(ctx, benchTenant, crm.PeopleQuery{Text: text, Location: loc, Skills: skills, Limit: crm.MaxLimit})
 	if err != nil {
 		return nil, err
@@ -369,12 +414,12 @@ func floorSearch(ctx context.Context, st *sqlite.Store, text, loc string, skills
 	}{res.Total, people}, nil
 }
 
-// floorPersonInfo is getPersonInfo's SQL: crm.LoadPersonInfo, the read the
+// floorPersonInfo is getPersonInfo's SQL: crm.ReadPersonInfo, the read the
 // CRM API's /v1/people/{id}/info makes (the person, their applications,
 // the titles of their jobs, 5 notes, 5 activities, 20 tasks, one query
-// after the other).
-func floorPersonInfo(ctx context.Context, st *sqlite.Store, id string) (any, error) {
-	return crm.LoadPersonInfo(ctx, st, benchTenant, id, crm.InfoLimits{Notes: 5, Activities: 5, Tasks: 20})
+// after the other in one read transaction).
+func floorPersonInfo(ctx context.Context, st floorStore, id string) (any, error) {
+	return crm.ReadPersonInfo(ctx, st, benchTenant, id, crm.InfoLimits{Notes: 5, Activities: 5, Tasks: 20})
 }
 
 // --- the client ---
@@ -479,8 +524,9 @@ func crmTargets(b *testing.B, tool, args string) (floor, stack crmTarget) {
 // internal/mcpserver's benchmarks do.
 func runCRM(b *testing.B, t crmTarget) {
 	var (
-		mu    sync.Mutex
-		conns []*crmConn
+		mu        sync.Mutex
+		conns     []*crmConn
+		respBytes atomic.Int64 // the size of an answer, for resp-B
 	)
 	defer func() {
 		for _, c := range conns {
@@ -507,10 +553,12 @@ func runCRM(b *testing.B, t crmTarget) {
 				return
 			}
 		}
+		respBytes.Store(int64(len(buf)))
 	})
 	cpu := processCPU() - start
 	b.StopTimer()
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(respBytes.Load()), "resp-B")
 }
 
 func benchCRM(b *testing.B, tool, args string) {

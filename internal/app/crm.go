@@ -35,8 +35,9 @@ type crmBackend struct {
 // OpenCRMStore opens PostgreSQL when CRM_MCP_DATABASE_URL is set (running
 // the migrations first as the owner when CRM_MCP_DATABASE_OWNER_URL is
 // set; the application role itself may not own the tables), else the
-// embedded SQLite file in the data dir. The caller closes the store.
-func OpenCRMStore(ctx context.Context, cfg config.CRMStore) (crm.Store, error) {
+// embedded SQLite file in the data dir, whose background full-text index
+// upkeep reports to logger (if not nil). The caller closes the store.
+func OpenCRMStore(ctx context.Context, cfg config.CRMStore, logger *slog.Logger) (crm.Store, error) {
 	if cfg.DatabaseURL != "" {
 		if cfg.DatabaseOwnerURL != "" {
 			if err := postgres.Migrate(ctx, cfg.DatabaseOwnerURL.Reveal()); err != nil {
@@ -45,7 +46,30 @@ func OpenCRMStore(ctx context.Context, cfg config.CRMStore) (crm.Store, error) {
 		}
 		return postgres.Open(ctx, cfg.DatabaseURL.Reveal(), postgres.Options{})
 	}
-	return sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{})
+	return sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{OnMaintain: maintainReport(logger)})
+}
+
+// maintainReport logs the SQLite store's background index merges: one
+// line per pass that did work or failed (the error is the store's own,
+// which holds no SQL or values).
+func maintainReport(logger *slog.Logger) func(steps int, took time.Duration, err error) {
+	if logger == nil {
+		return nil
+	}
+	return func(steps int, took time.Duration, err error) {
+		switch {
+		case err != nil:
+			logger.Warn("search index merge failed", slog.Int("steps", steps), slog.String("error", err.Error()))
+		case steps > 0:
+			logger.Info("search indexes merged", slog.Int("steps", steps), slog.Duration("took", took))
+		}
+	}
+}
+
+// searchIndexMerger is a store whose full-text indexes can be merged
+// (the SQLite store; PostgreSQL's GIN indexes need nothing of the kind).
+type searchIndexMerger interface {
+	MergeSearchIndexes(ctx context.Context) (steps int, err error)
 }
 
 // newCRMBackend starts the CRM API on a loopback listener over store. The
@@ -167,6 +191,13 @@ func SeedDemo(ctx context.Context, store crm.Store, opts SeedOptions) (SeedResul
 			return res, err
 		}
 		res.Seeded = append(res.Seeded, id)
+	}
+	// A bulk load leaves the full-text indexes in many segments with
+	// tombstones; merge them now rather than at the first upkeep pass.
+	if m, ok := store.(searchIndexMerger); ok {
+		if _, err := m.MergeSearchIndexes(ctx); err != nil {
+			return res, fmt.Errorf("merge search indexes: %w", err)
+		}
 	}
 	fmt.Fprintf(opts.Progress, "  seeded in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return res, nil

@@ -7,8 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,13 +28,15 @@ import (
 // TestMCPRoleCallsRemoteAPI: crm-mcp mcp has no CRM store; a tool call goes
 // through a separately started crm-mcp api on PostgreSQL, which verifies
 // the mcp role's service tokens (signed with the shared key file) against
-// the JWKS the mcp role publishes. Its readiness follows the API's.
+// the JWKS the mcp role publishes. Its readiness follows the API's. A
+// recording proxy between the two shows what reaches the API: service
+// tokens (RS256, a kid, aud crm-api), never the client's access token.
 func TestMCPRoleCallsRemoteAPI(t *testing.T) {
 	db := pgtest.NewDB(t)
 	rds := redistest.Start(t)
 	ctx := t.Context()
 
-	store, err := app.OpenCRMStore(ctx, config.CRMStore{DatabaseURL: config.Secret(db.AppDSN), DatabaseOwnerURL: config.Secret(db.OwnerDSN)})
+	store, err := app.OpenCRMStore(ctx, config.CRMStore{DatabaseURL: config.Secret(db.AppDSN), DatabaseOwnerURL: config.Secret(db.OwnerDSN)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,13 +60,16 @@ func TestMCPRoleCallsRemoteAPI(t *testing.T) {
 		"CRM_MCP_JWKS_URL":     mcpURL + config.JWKSPath,
 		"CRM_MCP_DATABASE_URL": db.AppDSN,
 	})
+	rec := &authRecorder{}
+	proxy := httptest.NewServer(rec.wrap(t, apiURL))
+	t.Cleanup(proxy.Close)
 	vars := map[string]string{
 		"CRM_MCP_ADDR":             ln.Addr().String(),
 		"CRM_MCP_PUBLIC_URL":       mcpURL,
 		"CRM_MCP_DATA_DIR":         t.TempDir(),
 		"CRM_MCP_TOKEN_KEYS":       testKeyID + ":" + base64.RawURLEncoding.EncodeToString(testKey),
 		"CRM_MCP_REDIS_URL":        "redis://" + rds.Addr,
-		"CRM_MCP_API_URL":          apiURL,
+		"CRM_MCP_API_URL":          proxy.URL,
 		"CRM_MCP_SERVICE_KEY_FILE": keyFile,
 		"CRM_MCP_INSTANCE_ID":      "mcp-1",
 	}
@@ -109,6 +119,76 @@ func TestMCPRoleCallsRemoteAPI(t *testing.T) {
 	if tr.IsError || page.TotalResults == 0 {
 		t.Fatalf("searchPeople through the remote API: isError=%v %s %+v", tr.IsError, tr.StructuredContent, tr.Content)
 	}
+	seen := rec.calls()
+	crmCalls := 0
+	for _, c := range seen {
+		if strings.Contains(c.auth, tok) {
+			t.Errorf("%s reached the API with the client's access token", c.path)
+		}
+		if !strings.HasPrefix(c.path, "/v1/") {
+			continue
+		}
+		crmCalls++
+		header, claims := jwtParts(t, strings.TrimPrefix(c.auth, "Bearer "))
+		exp, _ := claims["exp"].(float64)
+		iat, _ := claims["iat"].(float64)
+		if header["alg"] != "RS256" || header["kid"] == "" || claims["aud"] != "crm-api" || claims["tenant"] != "tnt_globex" ||
+			claims["sub"] != "usr_globex_bob" || exp-iat != 120 {
+			t.Errorf("%s: Authorization is not a service token for tnt_globex: header %v, claims %v", c.path, header, claims)
+		}
+	}
+	if crmCalls == 0 {
+		t.Fatalf("no CRM API call went through the proxy: %+v", seen)
+	}
+}
+
+// authRecorder is a reverse proxy that notes each request's path and
+// Authorization header.
+type authRecorder struct {
+	mu   sync.Mutex
+	seen []recordedCall
+}
+
+type recordedCall struct{ path, auth string }
+
+func (r *authRecorder) wrap(t *testing.T, target string) http.Handler {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.seen = append(r.seen, recordedCall{path: req.URL.Path, auth: req.Header.Get("Authorization")})
+		r.mu.Unlock()
+		proxy.ServeHTTP(w, req)
+	})
+}
+
+func (r *authRecorder) calls() []recordedCall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.seen)
+}
+
+// jwtParts decodes a JWT's header and claims without verifying it (the API
+// did that).
+func jwtParts(t *testing.T, jwt string) (header, claims map[string]any) {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %.40q", jwt)
+	}
+	for i, dst := range []*map[string]any{&header, &claims} {
+		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil {
+			t.Fatalf("JWT part %d: %v", i, err)
+		}
+		if err := json.Unmarshal(raw, dst); err != nil {
+			t.Fatalf("JWT part %d: %v", i, err)
+		}
+	}
+	return header, claims
 }
 
 // TestMCPRoleLoginEndpointRefusesUserTokens: the API's login endpoint answers only login

@@ -44,11 +44,11 @@ type Config struct {
 	MaxHeaderBytes    int           // default 64 KiB
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM.
 	ShutdownTimeout time.Duration // default 20s
-	// ShutdownDelay is how long a replica keeps serving after SIGTERM,
-	// /readyz 503 and every response with Connection: close, before it
-	// closes its listener: long enough for a load balancer to stop sending
-	// it new requests and to drop its idle keep-alive connections
-	// (CRM_MCP_SHUTDOWN_DELAY, default 0).
+	// ShutdownDelay is how long a replica keeps serving after SIGTERM
+	// with /readyz 503: half as before, half with its listener closed and
+	// Connection: close on every answer, so that a load balancer stops
+	// sending it requests and drops its keep-alive connections before the
+	// idle ones are closed (App.Serve; CRM_MCP_SHUTDOWN_DELAY, default 0).
 	ShutdownDelay time.Duration
 
 	LogLevel  string // debug, info, warn, error; default info
@@ -201,7 +201,7 @@ func load(role string, args []string, getenv func(string) string, stderr io.Writ
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", dur("CRM_MCP_IDLE_TIMEOUT", 120*time.Second), "(CRM_MCP_IDLE_TIMEOUT)")
 	maxHeader := fs.Int64("max-header-bytes", integer("CRM_MCP_MAX_HEADER_BYTES", 64<<10), "(CRM_MCP_MAX_HEADER_BYTES)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", dur("CRM_MCP_SHUTDOWN_TIMEOUT", 20*time.Second), "drain bound on SIGTERM (CRM_MCP_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", dur("CRM_MCP_SHUTDOWN_DELAY", 0), "on SIGTERM, keep serving this long with /readyz 503 and Connection: close before closing the listener; set above the load balancer's upstream keep-alive timeout (CRM_MCP_SHUTDOWN_DELAY)")
+	fs.DurationVar(&c.ShutdownDelay, "shutdown-delay", dur("CRM_MCP_SHUTDOWN_DELAY", 0), "on SIGTERM /readyz turns 503; serve as before for half this time, then stop accepting and answer with Connection: close for the other half; set half of it above the load balancer's upstream keep-alive timeout (CRM_MCP_SHUTDOWN_DELAY)")
 	fs.StringVar(&c.LogLevel, "log-level", env("CRM_MCP_LOG_LEVEL", "info"), "debug, info, warn or error (CRM_MCP_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("CRM_MCP_LOG_FORMAT", "json"), "json or text (CRM_MCP_LOG_FORMAT)")
 	fs.StringVar(&c.DataDir, "data-dir", env("CRM_MCP_DATA_DIR", "./data"), "directory for local data: token keys (CRM_MCP_DATA_DIR)")

@@ -35,6 +35,30 @@ type PersonInfoReader interface {
 	Placements(ctx context.Context, tenantID string, q PlacementQuery) ([]Placement, error)
 }
 
+// Snapshotter is a store that can run several reads in one snapshot (one
+// read transaction): they agree with each other, and they take a
+// connection once instead of once each. Both backends are.
+type Snapshotter interface {
+	// ReadSnapshot runs f with a context in which the store's reads for
+	// tenantID share one snapshot. f must not write.
+	ReadSnapshot(ctx context.Context, tenantID string, f func(ctx context.Context) error) error
+}
+
+// ReadPersonInfo reads a person's [PersonInfo] with [LoadPersonInfo], in
+// one snapshot where st is a [Snapshotter].
+func ReadPersonInfo(ctx context.Context, st PersonInfoReader, tenantID, id string, lim InfoLimits) (PersonInfo, error) {
+	snap, ok := st.(Snapshotter)
+	if !ok {
+		return LoadPersonInfo(ctx, st, tenantID, id, lim)
+	}
+	var out PersonInfo
+	err := snap.ReadSnapshot(ctx, tenantID, func(ctx context.Context) (err error) {
+		out, err = LoadPersonInfo(ctx, st, tenantID, id, lim)
+		return err
+	})
+	return out, err
+}
+
 // LoadPersonInfo reads a person's [PersonInfo] from st, one query after the
 // other. An unknown id (or another tenant's) is ErrNotFound before anything
 // else is read.

@@ -68,7 +68,7 @@ func prepareSQLite(ctx context.Context, dir string, people int, progress io.Writ
 
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "crm.db"), sqlite.Options{Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "crm.db"), sqlite.Options{Now: func() time.Time { return time.Unix(0, clock.Load()) }, MaintainEvery: -1})
 	if err != nil {
 		return err
 	}
@@ -113,6 +113,12 @@ func prepareSQLite(ctx context.Context, dir string, people int, progress io.Writ
 		}
 		fmt.Fprintf(progress, "  seeded %s in %s\n", tid, time.Since(start).Round(time.Second))
 	}
+	// The servers under test keep their full-text indexes merged in the
+	// background (sqlite.Store's upkeep); start every run from a merged
+	// index, whatever the last run's writes left (a no-op when merged).
+	if _, err := store.MergeSearchIndexes(ctx); err != nil {
+		return fmt.Errorf("merge search indexes: %w", err)
+	}
 	return nil
 }
 
@@ -138,7 +144,7 @@ type appState struct {
 // tenant (usr_<tenant>_lbNN, kept between runs), and picks the people,
 // jobs and applications the workload uses.
 func discover(ctx context.Context, cfg config.CRMStore, usersPerTenant int) ([]*tenantData, error) {
-	store, err := app.OpenCRMStore(ctx, cfg)
+	store, err := app.OpenCRMStore(ctx, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -172,13 +178,33 @@ func discover(ctx context.Context, cfg config.CRMStore, usersPerTenant int) ([]*
 				return nil, fmt.Errorf("create user %s: %w", id, err)
 			}
 		}
-		res, err := store.SearchPeople(ctx, tid, crm.PeopleQuery{Stage: crm.StageInterview, Limit: 400})
-		if err != nil {
-			return nil, err
+		// People with an application at interview or at screening: moveStage
+		// toggles applications between the two, so the pool a reused
+		// directory yields stays the same size. (Taking only people at
+		// interview shrank it run after run, as applications drifted to
+		// screening, until moveStage found no free application.)
+		var (
+			seen     = map[string]bool{}
+			withApps []string // the first 75 of each stage
+		)
+		for _, st := range []crm.Stage{crm.StageInterview, crm.StageScreening} {
+			res, err := store.SearchPeople(ctx, tid, crm.PeopleQuery{Stage: st, Limit: 200})
+			if err != nil {
+				return nil, err
+			}
+			for i, id := range res.IDs {
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				td.people = append(td.people, id)
+				if i < 75 {
+					withApps = append(withApps, id)
+				}
+			}
 		}
-		td.people = res.IDs
 		jobs := map[string]bool{}
-		for _, pid := range res.IDs[:min(150, len(res.IDs))] {
+		for _, pid := range withApps {
 			apps, err := store.PersonApplications(ctx, tid, pid)
 			if err != nil {
 				return nil, err

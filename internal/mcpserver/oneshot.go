@@ -273,7 +273,7 @@ func (c *oneShotConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 // Write mirrors streamableServerConn.Write for a stateless session
 // answering application/json without an event store.
 func (c *oneShotConn) Write(_ context.Context, msg jsonrpc.Message) error {
-	data, err := jsonrpc.EncodeMessage(msg)
+	data, err := encodeMessage(msg)
 	if err != nil {
 		return err
 	}
@@ -308,6 +308,30 @@ func (c *oneShotConn) Write(_ context.Context, msg jsonrpc.Message) error {
 		return undelivered(werr)
 	}
 	return nil
+}
+
+// encodeMessage is jsonrpc.EncodeMessage, byte for byte, without its last
+// pass over a successful result. go-sdk builds Response.Result with its
+// own encoder (compact, HTML not escaped), and EncodeMessage would encode
+// it again inside the envelope, which for a RawMessage means scanning it
+// byte by byte to compact it: a tool's answer is kilobytes. Error
+// responses and string ids go through EncodeMessage. TestOneShotDifferential
+// compares the bytes with go-sdk's own transport.
+func encodeMessage(msg jsonrpc.Message) ([]byte, error) {
+	resp, ok := msg.(*jsonrpc.Response)
+	if !ok || resp.Error != nil || len(resp.Result) == 0 {
+		return jsonrpc.EncodeMessage(msg)
+	}
+	id, ok := resp.ID.Raw().(int64)
+	if !ok {
+		return jsonrpc.EncodeMessage(msg)
+	}
+	buf := make([]byte, 0, len(resp.Result)+48)
+	buf = append(buf, `{"jsonrpc":"2.0","id":`...)
+	buf = strconv.AppendInt(buf, id, 10)
+	buf = append(buf, `,"result":`...)
+	buf = append(buf, resp.Result...)
+	return append(buf, '}'), nil
 }
 
 // closeStream is RequestExtra.CloseSSEStream for a legacy revision

@@ -37,7 +37,7 @@
 // existence oracle of the login design.
 //
 // Two more SECURITY DEFINER functions serve people search,
-// crm_people_matching(tsquery) and crm_people_with_skills(text[]). Under
+// crm_people_matching(tsquery[, location]) and crm_people_with_skills(text[]). Under
 // row-level security the planner will not use an index for an operator
 // that is not LEAKPROOF (@@, @>), and only a superuser can mark one so;
 // these functions run the indexed match as the owner (through a

@@ -159,7 +159,8 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 	// ids are joined back to people, under the policies again.
 	switch text := strings.TrimSpace(q.Text); {
 	case text != "":
-		from = "crm_people_matching(plainto_tsquery('english', " + b.arg(text) + ")) AS m JOIN people AS p ON p.id = m.id"
+		// The location is tested before ranking too (migration 0003).
+		from = "crm_people_matching(plainto_tsquery('english', " + b.arg(text) + "), " + b.arg(q.Location) + ") AS m JOIN people AS p ON p.id = m.id"
 		order = "m.rank DESC, " + order
 	case len(skills) > 0:
 		from = "crm_people_with_skills(" + b.arg(skills) + "::text[]) AS k JOIN people AS p ON p.id = k.id"

@@ -144,6 +144,9 @@ type txMode int
 const (
 	readOnly txMode = iota
 	readWrite
+	// readSnapshotMode is read-only at REPEATABLE READ: every statement
+	// sees the snapshot the first one took (readSnapshot).
+	readSnapshotMode
 )
 
 // inTenant runs fn in a transaction bound to tenantID: the first statement
@@ -157,13 +160,23 @@ func (s *Store) inTenant(ctx context.Context, op, tenantID string, mode txMode, 
 	if tenantID == "" {
 		return fmt.Errorf("postgres: %s: %w", op, crm.ErrNotFound)
 	}
+	if in, ok := ctx.Value(snapshotKey{s}).(snapshot); ok && in.tenantID == tenantID && mode == readOnly {
+		// Inside readSnapshot for the same tenant: its transaction.
+		if err := fn(ctx, in.tx); err != nil {
+			return s.fail(op, err)
+		}
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	access := pgx.ReadOnly
-	if mode == readWrite {
-		access = pgx.ReadWrite
+	opts := pgx.TxOptions{AccessMode: pgx.ReadOnly}
+	switch mode {
+	case readWrite:
+		opts.AccessMode = pgx.ReadWrite
+	case readSnapshotMode:
+		opts.IsoLevel = pgx.RepeatableRead
 	}
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: access})
+	tx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return s.fail(op, err)
 	}
@@ -184,4 +197,30 @@ func (s *Store) inTenant(ctx context.Context, op, tenantID string, mode txMode, 
 		return s.fail(op, err)
 	}
 	return nil
+}
+
+// snapshotKey carries, in a context, the read transaction readSnapshot
+// opened on this store for one tenant.
+type snapshotKey struct{ s *Store }
+
+type snapshot struct {
+	tenantID string
+	tx       pgx.Tx
+}
+
+// ReadSnapshot runs f with a context in which this store's reads for
+// tenantID share one read-only transaction (one connection, one
+// set_config, one snapshot: REPEATABLE READ). Writes, and reads for
+// another tenant, still get their own transactions.
+func (s *Store) ReadSnapshot(ctx context.Context, tenantID string, f func(ctx context.Context) error) error {
+	var inner error
+	err := s.inTenant(ctx, "snapshot", tenantID, readSnapshotMode, func(ctx context.Context, tx pgx.Tx) error {
+		// f's errors come from store methods and are mapped already.
+		inner = f(context.WithValue(ctx, snapshotKey{s}, snapshot{tenantID: tenantID, tx: tx}))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return inner
 }

@@ -83,7 +83,7 @@ func seedTwo(t *testing.T, opts postgres.Options) tenants {
 		}
 		var ids []string
 		for k := range n {
-			p, err := s.CreatePerson(ctx, tn.ID, crm.Person{Kind: crm.KindCandidate, FirstName: "Ada", Skills: []string{"Go"}})
+			p, err := s.CreatePerson(ctx, tn.ID, crm.Person{Kind: crm.KindCandidate, FirstName: "Ada", Location: "Shared Town", Skills: []string{"Go"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -500,8 +500,8 @@ func TestMigrate(t *testing.T) {
 	if versions, err = pgx.CollectRows(rows, pgx.RowTo[int]); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(versions, []int{1, 2}) {
-		t.Errorf("schema_migrations = %v, want [1 2]", versions)
+	if !slices.Equal(versions, []int{1, 2, 3}) {
+		t.Errorf("schema_migrations = %v, want [1 2 3]", versions)
 	}
 	// Migrating as a superuser works too (the login function is then
 	// owned by the superuser).
@@ -644,23 +644,38 @@ func TestDefinerFunctions(t *testing.T) {
 			t.Errorf("crm_user_by_email(%q) = %d rows, %v", pattern, n, err)
 		}
 	}
-	for _, fn := range []string{"crm_user_by_email", "crm_people_matching", "crm_people_with_skills"} {
-		var definer, publicExec bool
-		if err := conn.QueryRow(ctx, `
-			SELECT p.prosecdef, EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a WHERE a.grantee = 0)
-			FROM pg_proc AS p WHERE p.proname = $1`, fn).Scan(&definer, &publicExec); err != nil {
+	for fn, overloads := range map[string]int{"crm_user_by_email": 1, "crm_people_matching": 2, "crm_people_with_skills": 1} {
+		rows, err := conn.Query(ctx, `
+			SELECT p.oid::regprocedure::text, p.prosecdef, EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a WHERE a.grantee = 0)
+			FROM pg_proc AS p WHERE p.proname = $1`, fn)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if !definer || publicExec {
-			t.Errorf("%s: security definer %v, executable by PUBLIC %v", fn, definer, publicExec)
+		n := 0
+		for rows.Next() {
+			var (
+				sig                 string
+				definer, publicExec bool
+			)
+			if err := rows.Scan(&sig, &definer, &publicExec); err != nil {
+				t.Fatal(err)
+			}
+			if !definer || publicExec {
+				t.Errorf("%s: security definer %v, executable by PUBLIC %v", sig, definer, publicExec)
+			}
+			n++
+		}
+		if rows.Err() != nil || n != overloads {
+			t.Errorf("%s: %d functions (%v), want %d", fn, n, rows.Err(), overloads)
 		}
 	}
 
 	// Search functions: nothing without a tenant, only the tenant's rows
 	// with one.
 	const matching = `SELECT id FROM crm_people_matching(plainto_tsquery('english', 'shared words')) ORDER BY id`
+	const matchingIn = `SELECT id FROM crm_people_matching(plainto_tsquery('english', 'shared words'), 'SHARED TOWN') ORDER BY id`
 	const skilled = `SELECT id FROM crm_people_with_skills('{go}') ORDER BY id`
-	for _, q := range []string{matching, skilled} {
+	for _, q := range []string{matching, matchingIn, skilled} {
 		rows, err := conn.Query(ctx, q)
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -61,7 +62,18 @@ type rowQuerier interface {
 // peopleRids is the tenant's block of full-text rowids, or an empty range
 // for an unknown tenant.
 func (s *Store) peopleRids(ctx context.Context, tenantID string) (lo, hi int64, err error) {
-	ord, ok, err := s.tenantOrd(ctx, s.r, tenantID)
+	if v, hit := s.ords.Load(tenantID); hit {
+		lo, hi = ridBlock(v.(int64))
+		return lo, hi, nil
+	}
+	var (
+		ord int64
+		ok  bool
+	)
+	err = s.readOne(ctx, "tenant ord", func(q querier) (err error) {
+		ord, ok, err = s.tenantOrd(ctx, q, tenantID)
+		return err
+	})
 	if err != nil || !ok {
 		return 1, 0, err
 	}
@@ -99,13 +111,18 @@ const maxIndexedNotes = 200
 
 // reindexPerson rewrites a person's full-text row from the tables, inside
 // the caller's write transaction.
-func reindexPerson(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
+func (s *Store) reindexPerson(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
+	s.ftsWrites.Add(1)
 	var (
-		rid                                          int64
-		first, last, headline, skills, title, compny string
+		rid                                               int64
+		first, last, headline, skills, title, compny, loc string
 	)
-	err := tx.QueryRowContext(ctx, `SELECT rid, first_name, last_name, headline, skills, current_title, current_company
-		FROM people WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&rid, &first, &last, &headline, &skills, &title, &compny)
+	err := tx.QueryRowContext(ctx, `SELECT rid, first_name, last_name, headline, skills, current_title, current_company, location_norm
+		FROM people WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&rid, &first, &last, &headline, &skills, &title, &compny, &loc)
+	if err != nil {
+		return err
+	}
+	locToken, err := locationToken(ctx, tx, tenantID, loc)
 	if err != nil {
 		return err
 	}
@@ -123,13 +140,73 @@ func reindexPerson(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM people_fts WHERE rowid = ?`, rid); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO people_fts (rowid, name, headline, skills, work, notes) VALUES (?, ?, ?, ?, ?, ?)`,
-		rid, first+" "+last, headline, strings.Join(list, " ; "), title+" ; "+compny, notes.String)
+	_, err = tx.ExecContext(ctx, `INSERT INTO people_fts (rowid, name, headline, skills, work, notes, loc) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		rid, first+" "+last, headline, strings.Join(list, " ; "), title+" ; "+compny, notes.String, locToken)
 	return err
 }
 
+// peopleTextColumns are the columns of people_fts that a text query
+// searches: all but loc (migration 0005).
+const peopleTextColumns = "{name headline skills work notes}"
+
+// locationToken is the full-text token of a person's location (migration
+// 0005): "loc" and the id of (tenant, location_norm) in people_locations,
+// added on first use. An empty location has no token.
+func locationToken(ctx context.Context, tx *sql.Tx, tenantID, norm string) (string, error) {
+	if norm == "" {
+		return "", nil
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM people_locations WHERE tenant_id = ? AND norm = ?`, tenantID, norm).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, `INSERT INTO people_locations (tenant_id, norm) VALUES (?, ?) RETURNING id`, tenantID, norm).Scan(&id)
+	}
+	if err != nil {
+		return "", err
+	}
+	return "loc" + strconv.FormatInt(id, 10), nil
+}
+
+// maxLocationTokens bounds the tokens a location filter may expand to in
+// a full-text query. A filter that many locations contain ("a") is cheaper
+// as the substring test on each text match.
+const maxLocationTokens = 32
+
+// locationMatch returns the full-text condition equivalent to "location
+// contains sub" for the tenant's people, in the snapshot of q: an OR of
+// the tokens of every known location containing it. none is true when no
+// location does (the search is empty); ok is false when more than
+// maxLocationTokens do (the caller tests the substring instead).
+func locationMatch(ctx context.Context, q querier, tenantID, sub string) (match string, none, ok bool, err error) {
+	rows, err := q.QueryContext(ctx, `SELECT id FROM people_locations WHERE tenant_id = ? AND instr(norm, ?) > 0 LIMIT ?`,
+		tenantID, sub, maxLocationTokens+1)
+	if err != nil {
+		return "", false, false, err
+	}
+	defer rows.Close()
+	var toks []string
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return "", false, false, err
+		}
+		toks = append(toks, "loc"+strconv.FormatInt(id, 10))
+	}
+	if err := rows.Err(); err != nil {
+		return "", false, false, err
+	}
+	switch {
+	case len(toks) == 0:
+		return "", true, false, nil
+	case len(toks) > maxLocationTokens:
+		return "", false, false, nil
+	}
+	return "loc : (" + strings.Join(toks, " OR ") + ")", false, true, nil
+}
+
 // reindexCompany rewrites a company's full-text row.
-func reindexCompany(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
+func (s *Store) reindexCompany(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
+	s.ftsWrites.Add(1)
 	var (
 		rid                                int64
 		name, domain, industry, descriptin string
@@ -148,7 +225,8 @@ func reindexCompany(ctx context.Context, tx *sql.Tx, tenantID, id string) error 
 }
 
 // reindexJob rewrites a job's full-text row (its company's name included).
-func reindexJob(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
+func (s *Store) reindexJob(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
+	s.ftsWrites.Add(1)
 	var (
 		rid                       int64
 		title, company, descriptn string

@@ -43,7 +43,7 @@ func (s *Store) AddNote(ctx context.Context, tenantID string, n crm.Note) (crm.N
 		if err != nil || n.PersonID == "" {
 			return err
 		}
-		return reindexPerson(ctx, tx, tenantID, n.PersonID)
+		return s.reindexPerson(ctx, tx, tenantID, n.PersonID)
 	})
 	if err != nil {
 		return crm.Note{}, err

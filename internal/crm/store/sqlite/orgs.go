@@ -41,7 +41,7 @@ func (s *Store) CreateCompany(ctx context.Context, tenantID string, c crm.Compan
 		if err != nil {
 			return err
 		}
-		return reindexCompany(ctx, tx, tenantID, c.ID)
+		return s.reindexCompany(ctx, tx, tenantID, c.ID)
 	})
 	if err != nil {
 		return crm.Company{}, err
@@ -51,8 +51,12 @@ func (s *Store) CreateCompany(ctx context.Context, tenantID string, c crm.Compan
 
 // GetCompany returns one company of the tenant.
 func (s *Store) GetCompany(ctx context.Context, tenantID, id string) (crm.Company, error) {
-	c, err := getCompany(ctx, s.r, tenantID, id)
-	return c, dbErr("get company", err)
+	var c crm.Company
+	err := s.readOne(ctx, "get company", func(q querier) (err error) {
+		c, err = getCompany(ctx, q, tenantID, id)
+		return err
+	})
+	return c, err
 }
 
 func getCompany(ctx context.Context, q querier, tenantID, id string) (crm.Company, error) {
@@ -65,8 +69,12 @@ func getCompany(ctx context.Context, q querier, tenantID, id string) (crm.Compan
 
 // GetCompanies returns the tenant's companies with these ids, in that order.
 func (s *Store) GetCompanies(ctx context.Context, tenantID string, ids []string) ([]crm.Company, error) {
-	out, err := getMany(ctx, s.r, "companies", companyCols, tenantID, ids, scanCompany, func(c crm.Company) string { return c.ID })
-	return out, dbErr("get companies", err)
+	var out []crm.Company
+	err := s.readOne(ctx, "get companies", func(q querier) (err error) {
+		out, err = getMany(ctx, q, "companies", companyCols, tenantID, ids, scanCompany, func(c crm.Company) string { return c.ID })
+		return err
+	})
+	return out, err
 }
 
 // UpdateCompany applies a patch; a new name is reindexed into the
@@ -103,7 +111,7 @@ func (s *Store) UpdateCompany(ctx context.Context, tenantID, id string, patch cr
 		if err != nil {
 			return err
 		}
-		if err := reindexCompany(ctx, tx, tenantID, id); err != nil {
+		if err := s.reindexCompany(ctx, tx, tenantID, id); err != nil {
 			return err
 		}
 		if c.Name == oldName {
@@ -126,7 +134,7 @@ func (s *Store) UpdateCompany(ctx context.Context, tenantID, id string, patch cr
 			return err
 		}
 		for _, j := range jobs {
-			if err := reindexJob(ctx, tx, tenantID, j); err != nil {
+			if err := s.reindexJob(ctx, tx, tenantID, j); err != nil {
 				return err
 			}
 		}
@@ -199,7 +207,7 @@ func (s *Store) CreateJob(ctx context.Context, tenantID string, j crm.Job) (crm.
 		if err != nil {
 			return err
 		}
-		return reindexJob(ctx, tx, tenantID, j.ID)
+		return s.reindexJob(ctx, tx, tenantID, j.ID)
 	})
 	if err != nil {
 		return crm.Job{}, err
@@ -209,8 +217,12 @@ func (s *Store) CreateJob(ctx context.Context, tenantID string, j crm.Job) (crm.
 
 // GetJob returns one job of the tenant.
 func (s *Store) GetJob(ctx context.Context, tenantID, id string) (crm.Job, error) {
-	j, err := getJob(ctx, s.r, tenantID, id)
-	return j, dbErr("get job", err)
+	var j crm.Job
+	err := s.readOne(ctx, "get job", func(q querier) (err error) {
+		j, err = getJob(ctx, q, tenantID, id)
+		return err
+	})
+	return j, err
 }
 
 func getJob(ctx context.Context, q querier, tenantID, id string) (crm.Job, error) {
@@ -223,8 +235,12 @@ func getJob(ctx context.Context, q querier, tenantID, id string) (crm.Job, error
 
 // GetJobs returns the tenant's jobs with these ids, in that order.
 func (s *Store) GetJobs(ctx context.Context, tenantID string, ids []string) ([]crm.Job, error) {
-	out, err := getMany(ctx, s.r, "jobs", jobCols, tenantID, ids, scanJob, func(j crm.Job) string { return j.ID })
-	return out, dbErr("get jobs", err)
+	var out []crm.Job
+	err := s.readOne(ctx, "get jobs", func(q querier) (err error) {
+		out, err = getMany(ctx, q, "jobs", jobCols, tenantID, ids, scanJob, func(j crm.Job) string { return j.ID })
+		return err
+	})
+	return out, err
 }
 
 // UpdateJob applies a patch; the result is validated before it is written.
@@ -268,7 +284,7 @@ func (s *Store) UpdateJob(ctx context.Context, tenantID, id string, patch crm.Jo
 		if err != nil {
 			return err
 		}
-		return reindexJob(ctx, tx, tenantID, id)
+		return s.reindexJob(ctx, tx, tenantID, id)
 	})
 	if err != nil {
 		return crm.Job{}, err

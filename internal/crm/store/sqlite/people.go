@@ -74,7 +74,7 @@ func (s *Store) CreatePerson(ctx context.Context, tenantID string, p crm.Person)
 		if err := s.insertPerson(ctx, tx, p); err != nil {
 			return err
 		}
-		return reindexPerson(ctx, tx, tenantID, p.ID)
+		return s.reindexPerson(ctx, tx, tenantID, p.ID)
 	})
 	if err != nil {
 		return crm.Person{}, err
@@ -123,8 +123,12 @@ func writeSkills(ctx context.Context, tx *sql.Tx, tenantID, personID string, ski
 
 // GetPerson returns one person of the tenant.
 func (s *Store) GetPerson(ctx context.Context, tenantID, id string) (crm.Person, error) {
-	p, err := getPerson(ctx, s.r, tenantID, id)
-	return p, dbErr("get person", err)
+	var p crm.Person
+	err := s.readOne(ctx, "get person", func(q querier) (err error) {
+		p, err = getPerson(ctx, q, tenantID, id)
+		return err
+	})
+	return p, err
 }
 
 func getPerson(ctx context.Context, q querier, tenantID, id string) (crm.Person, error) {
@@ -137,8 +141,12 @@ func getPerson(ctx context.Context, q querier, tenantID, id string) (crm.Person,
 
 // GetPeople returns the tenant's people with these ids, in that order.
 func (s *Store) GetPeople(ctx context.Context, tenantID string, ids []string) ([]crm.Person, error) {
-	out, err := getMany(ctx, s.r, "people", personCols, tenantID, ids, scanPerson, func(p crm.Person) string { return p.ID })
-	return out, dbErr("get people", err)
+	var out []crm.Person
+	err := s.readOne(ctx, "get people", func(q querier) (err error) {
+		out, err = getMany(ctx, q, "people", personCols, tenantID, ids, scanPerson, func(p crm.Person) string { return p.ID })
+		return err
+	})
+	return out, err
 }
 
 // getMany loads rows by id (in chunks) and returns them in the order of
@@ -232,7 +240,7 @@ func (s *Store) UpdatePerson(ctx context.Context, tenantID, id string, patch crm
 				return err
 			}
 		}
-		return reindexPerson(ctx, tx, tenantID, id)
+		return s.reindexPerson(ctx, tx, tenantID, id)
 	})
 	if err != nil {
 		return crm.Person{}, err
@@ -251,7 +259,8 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 		args  []any
 		rank  = ""
 	)
-	if fq, ok := ftsQuery(q.Text); ok {
+	fq, text := ftsQuery(q.Text)
+	if text {
 		// INDEXED BY: the planner would read the wide table row by rowid;
 		// people_by_rid holds every column the search reads.
 		from = "people_fts f JOIN people p INDEXED BY people_by_rid ON p.rid = f.rowid"
@@ -260,18 +269,20 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 		if err != nil {
 			return crm.SearchResult{}, dbErr("search people", err)
 		}
-		args = append(args, fq, lo, hi)
-		rank = "bm25(people_fts, 10, 4, 4, 3, 1)"
+		args = append(args, peopleTextColumns+" : ("+fq+")", lo, hi) // args[0]: see below
+		rank = "bm25(people_fts, 10, 4, 4, 3, 1, 0)"
 	}
 	args = append(args, tenantID)
 	if q.Kind != "" {
 		where, args = append(where, "p.kind = ?"), append(args, q.Kind)
 	}
-	if q.Location != "" {
+	loc := strings.ToLower(q.Location)
+	if loc != "" {
 		// Tested inline on the matches of the other conditions, from the
-		// covering people_by_rid / people_by_id (migration 0003).
+		// covering people_by_rid / people_by_id (migration 0003). With
+		// text, the full-text query also narrows by location first (below).
 		where = append(where, "instr(p.location_norm, ?) > 0")
-		args = append(args, strings.ToLower(q.Location))
+		args = append(args, loc)
 	}
 	if len(q.Skills) > 0 {
 		// All of the skills: intersect the index ranges of each.
@@ -299,8 +310,28 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 	if !q.UpdatedSince.IsZero() {
 		where, args = append(where, "p.updated_at >= ?"), append(args, ts(q.UpdatedSince))
 	}
-	res, err := s.search(ctx, "p.id", "p.updated_at", rank, from, where, args, q.Limit)
-	return res, dbErr("search people", err)
+	var res crm.SearchResult
+	err := s.read(ctx, "search people", func(tx *sql.Tx) error {
+		if text && loc != "" {
+			// The location's tokens, in the search's snapshot (migration
+			// 0005): FTS5 intersects them with the text's matches, so only
+			// people who match both are joined and ranked.
+			lm, none, ok, err := locationMatch(ctx, tx, tenantID, loc)
+			switch {
+			case err != nil:
+				return err
+			case none:
+				res = crm.SearchResult{IDs: []string{}}
+				return nil
+			case ok:
+				args[0] = peopleTextColumns + " : (" + fq + ") AND " + lm
+			}
+		}
+		var err error
+		res, err = searchIn(ctx, tx, "p.id", "p.updated_at", rank, from, where, args, q.Limit)
+		return err
+	})
+	return res, err
 }
 
 // search runs a search in one read snapshot. Without text or filters: one
@@ -310,10 +341,20 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 // counts and sorts them, which measured cheaper than evaluating the
 // filters and the ranking twice (count, then page).
 func (s *Store) search(ctx context.Context, idCol, updatedCol, rank, from string, where []string, args []any, limit int) (crm.SearchResult, error) {
+	var res crm.SearchResult
+	err := s.read(ctx, "search", func(tx *sql.Tx) (err error) {
+		res, err = searchIn(ctx, tx, idCol, updatedCol, rank, from, where, args, limit)
+		return err
+	})
+	return res, err
+}
+
+// searchIn is search in the caller's read transaction.
+func searchIn(ctx context.Context, tx *sql.Tx, idCol, updatedCol, rank, from string, where []string, args []any, limit int) (crm.SearchResult, error) {
 	limit = crm.ClampLimit(limit)
 	cond := strings.Join(where, " AND ")
 	res := crm.SearchResult{IDs: []string{}}
-	err := s.read(ctx, "search", func(tx *sql.Tx) error {
+	err := func() error {
 		if rank == "" && len(where) == 1 {
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+from+` WHERE `+cond, args...).Scan(&res.Total); err != nil || res.Total == 0 {
 				return err
@@ -371,7 +412,7 @@ func (s *Store) search(ctx context.Context, idCol, updatedCol, rank, from string
 			res.IDs = append(res.IDs, m.id)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return crm.SearchResult{}, err
 	}

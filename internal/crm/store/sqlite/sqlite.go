@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crm-mcp/crm-mcp/internal/crm"
@@ -41,16 +42,66 @@ type Options struct {
 	// BusyTimeout is how long a statement waits for another process's
 	// write lock before failing with crm.ErrUnavailable. If zero, 5 s.
 	BusyTimeout time.Duration
-	// MaxReaders caps the read-only connections. If zero, 4.
+	// MaxReaders caps the read-only connections. If zero,
+	// DefaultMaxReaders.
 	MaxReaders int
+	// MaintainEvery is how often the full-text indexes are merged in the
+	// background (see maintain.go), the first time MaintainEvery after
+	// Open. If zero, 5 min; if negative, never.
+	MaintainEvery time.Duration
+	// OnMaintain, if not nil, gets the result of each background pass:
+	// the merge steps that did work, the time it took, and any error. A
+	// pass skipped for too few writes reports 0 steps.
+	OnMaintain func(steps int, took time.Duration, err error)
+	// MergeAfterWrites is how many full-text rows this process must have
+	// rewritten since the last background merge for the next one to run
+	// (the first always runs). If zero, 1 000; if negative, 0.
+	MergeAfterWrites int
 }
+
+// DefaultMaxReaders is the read pool's size. Fewer were tried on the
+// 2-CPU benchmark machine and kept out (docs/performance.md, "Fifth
+// session"):
+//
+//   - More concurrent searches than Ps get less done. This SQLite build
+//     (modernc, SQLITE_ENABLE_MEMORY_MANAGEMENT) has one page cache, behind
+//     one Go sync.Mutex, for all the connections of the process, taken for
+//     every page a statement touches. With more page-heavy statements
+//     running than Ps, a holder gets descheduled, the mutex turns to
+//     starvation mode and page fetches become goroutine handoffs: four
+//     concurrent searches over 100 000 people ran at 60-72/s on 4
+//     connections and 86-108/s on 2 (2 CPUs).
+//   - But with 2 connections a getPersonInfo waited behind two broad
+//     searches: in the load harness's mixed workload its median went from
+//     ~5-15 ms to ~150 ms. Capping only the searches at 2 (on 4
+//     connections) kept getPersonInfo fast but made short searches wait
+//     behind broad ones (searchPeople's median 100 → 560 ms in the one
+//     run that was not disturbed).
+const DefaultMaxReaders = 4
+
+// pageCacheKiB is the page cache of a store, all its connections
+// together (160 MiB, what 4 readers and the writer had at 32 MiB each),
+// split between them whatever their number.
+const pageCacheKiB = 160 << 10
 
 // Store is a crm.Store on one SQLite database.
 type Store struct {
 	w, r *sql.DB // writer (one connection) and readers
-	now  func() time.Time
+	// wGate and rGate admit as many callers as each pool has connections,
+	// in arrival order (see fifoGate). They are one gate when w == r.
+	wGate, rGate fifoGate
+	now          func() time.Time
 	// ords caches tenant id → ord (tenants.ord never changes).
 	ords sync.Map
+	// stopMaintain ends the background index upkeep, which closes
+	// maintainDone when it has returned; both nil when it is off.
+	stopMaintain context.CancelFunc
+	maintainDone chan struct{}
+	// ftsWrites counts full-text rows this process has rewritten since the
+	// last background merge (see maintain.go).
+	ftsWrites atomic.Int64
+	// mergeAfterWrites is Options.MergeAfterWrites.
+	mergeAfterWrites int64
 }
 
 var _ crm.Store = (*Store)(nil)
@@ -66,7 +117,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		opts.BusyTimeout = 5 * time.Second
 	}
 	if opts.MaxReaders <= 0 {
-		opts.MaxReaders = 4
+		opts.MaxReaders = DefaultMaxReaders
 	}
 	pragmas := []string{
 		fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()),
@@ -76,7 +127,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		// power loss can lose the last commits, never corrupt the file.
 		"synchronous(NORMAL)",
 		"temp_store(MEMORY)",
-		"cache_size(-32768)", // 32 MiB of page cache per connection
+		// The page cache is one pool for every connection of the process
+		// (see DefaultMaxReaders), sized as the sum of the connections'
+		// cache_size: split a fixed budget between them, so that fewer
+		// readers do not mean a smaller cache.
+		fmt.Sprintf("cache_size(%d)", -pageCacheKiB/(opts.MaxReaders+1)),
 	}
 	dsn := func(extra ...string) string {
 		v := url.Values{}
@@ -95,6 +150,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.w.SetConnMaxIdleTime(0)
 		s.w.SetConnMaxLifetime(0)
 		s.r = s.w
+		s.wGate = newFIFOGate(1)
+		s.rGate = s.wGate
 	} else {
 		if s.w, err = sql.Open("sqlite", dsn()+"&_txlock=immediate"); err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
@@ -106,16 +163,37 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 		s.r.SetMaxOpenConns(opts.MaxReaders)
 		s.r.SetMaxIdleConns(opts.MaxReaders)
+		s.wGate = newFIFOGate(1)
+		s.rGate = newFIFOGate(opts.MaxReaders)
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	if opts.MaintainEvery == 0 {
+		opts.MaintainEvery = defaultMaintainEvery
+	}
+	switch {
+	case opts.MergeAfterWrites == 0:
+		s.mergeAfterWrites = defaultMergeAfterWrites
+	case opts.MergeAfterWrites > 0:
+		s.mergeAfterWrites = int64(opts.MergeAfterWrites)
+	}
+	if opts.MaintainEvery > 0 {
+		mctx, stop := context.WithCancel(context.Background())
+		s.stopMaintain, s.maintainDone = stop, make(chan struct{})
+		go s.maintain(mctx, opts.MaintainEvery, opts.OnMaintain)
+	}
 	return s, nil
 }
 
-// Close closes both pools.
+// Close stops the background index upkeep (a merge step in progress is
+// cancelled and rolled back) and closes both pools.
 func (s *Store) Close() error {
+	if s.stopMaintain != nil {
+		s.stopMaintain()
+		<-s.maintainDone
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -126,6 +204,10 @@ func (s *Store) Close() error {
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
+	if err := s.rGate.enter(ctx); err != nil {
+		return dbErr("ping", err)
+	}
+	defer s.rGate.leave()
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return dbErr("ping", err)
 	}
@@ -173,6 +255,10 @@ func (s *Store) migrate(ctx context.Context) error {
 // connection) and commits if f returns nil. Errors are mapped to crm
 // sentinels.
 func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
+	if err := s.wGate.enter(ctx); err != nil {
+		return dbErr(op, err)
+	}
+	defer s.wGate.leave()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return dbErr(op, err)
@@ -190,6 +276,14 @@ func (s *Store) write(ctx context.Context, op string, f func(tx *sql.Tx) error) 
 // read runs f in a read transaction: one consistent snapshot for reads
 // that take several statements.
 func (s *Store) read(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
+	if tx, ok := ctx.Value(readTxKey{s}).(*sql.Tx); ok {
+		// Inside readSnapshot: the caller's snapshot and connection.
+		return dbErr(op, f(tx))
+	}
+	if err := s.rGate.enter(ctx); err != nil {
+		return dbErr(op, err)
+	}
+	defer s.rGate.leave()
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.r != s.w})
 	if err != nil {
 		return dbErr(op, err)

@@ -60,19 +60,8 @@ func TestOpenIsIdempotent(t *testing.T) {
 func TestMigrateBackfillsPlacements(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "crm.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	init, err := os.ReadFile(filepath.Join("migrations", "0001_init.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	hiredAt := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC).UnixNano()
-	for _, stmt := range []string{
-		`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
-		string(init),
-		`INSERT INTO schema_migrations VALUES ('0001_init', 1)`,
+	oldDatabase(t, path, []string{"0001_init"},
 		`INSERT INTO tenants VALUES ('tnt_a', 'A', 1)`,
 		`INSERT INTO users VALUES ('tnt_a', 'usr_1', 'u@x.test', 'U', 'recruiter', '', 1)`,
 		`INSERT INTO companies (tenant_id, id, name, domain, industry, industry_norm, location, location_norm, size, description, owner_id, created_at, updated_at)
@@ -82,16 +71,11 @@ func TestMigrateBackfillsPlacements(t *testing.T) {
 		`INSERT INTO people (tenant_id, id, kind, first_name, last_name, headline, emails, phones, location, location_norm, current_title, current_company, skills, source, tags, owner_id, created_at, updated_at)
 			VALUES ('tnt_a', 'per_1', 'candidate', 'Ada', '', '', '[]', '[]', '', '', '', '', '[]', '', '[]', '', 1, 1),
 			       ('tnt_a', 'per_2', 'candidate', 'Bo', '', '', '[]', '[]', '', '', '', '', '[]', '', '[]', '', 1, 1)`,
-		`INSERT INTO applications VALUES ('tnt_a', 'app_1', 'job_1', 'per_1', 'hired', '', '', 1, ` + fmt.Sprint(hiredAt) + `),
+		`INSERT INTO applications VALUES ('tnt_a', 'app_1', 'job_1', 'per_1', 'hired', '', '', 1, `+fmt.Sprint(hiredAt)+`),
 			('tnt_a', 'app_2', 'job_1', 'per_2', 'offer', '', '', 1, 2)`,
-		`INSERT INTO stage_changes VALUES ('tnt_a', 'app_1', 0, '', 'offer', 1, '', ''), ('tnt_a', 'app_1', 1, 'offer', 'hired', ` + fmt.Sprint(hiredAt) + `, 'usr_1', ''),
+		`INSERT INTO stage_changes VALUES ('tnt_a', 'app_1', 0, '', 'offer', 1, '', ''), ('tnt_a', 'app_1', 1, 'offer', 'hired', `+fmt.Sprint(hiredAt)+`, 'usr_1', ''),
 			('tnt_a', 'app_2', 0, '', 'offer', 1, '', '')`,
-	} {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("build the old database: %v", err)
-		}
-	}
-	db.Close()
+	)
 
 	s, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
@@ -157,35 +141,17 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 func TestMigrateTenantRids(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "crm.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stmts := []string{`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`}
-	for _, v := range []string{"0001_init", "0002_placements", "0003_people_search"} {
-		b, err := os.ReadFile(filepath.Join("migrations", v+".sql"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		stmts = append(stmts, string(b), `INSERT INTO schema_migrations VALUES ('`+v+`', 1)`)
-	}
 	person := func(tenant, id, first, skills string) string {
 		return `INSERT INTO people (tenant_id, id, kind, first_name, last_name, headline, emails, phones, location, location_norm, current_title, current_company, skills, source, tags, owner_id, created_at, updated_at)
 			VALUES ('` + tenant + `', '` + id + `', 'candidate', '` + first + `', '', '', '[]', '[]', '', '', '', '', '` + skills + `', '', '[]', '', 1, 1)`
 	}
-	stmts = append(stmts,
+	oldDatabase(t, path, []string{"0001_init", "0002_placements", "0003_people_search"},
 		`INSERT INTO tenants VALUES ('tnt_a', 'A', 1), ('tnt_b', 'B', 1)`,
 		person("tnt_a", "per_a1", "Ada", `["Go"]`),
 		person("tnt_b", "per_b1", "Ada", `["Go"]`),
 		person("tnt_a", "per_a2", "Bo", `["Rust","Go"]`),
 		`INSERT INTO notes (tenant_id, id, person_id, body, author_id, created_at) VALUES ('tnt_a', 'not_1', 'per_a2', 'zebracorn interview', '', 1)`,
 	)
-	for _, stmt := range stmts {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("build the 0003 database: %v\n%s", err, stmt)
-		}
-	}
-	db.Close()
 
 	s, err := sqlite.Open(ctx, path, sqlite.Options{})
 	if err != nil {
@@ -209,15 +175,7 @@ func TestMigrateTenantRids(t *testing.T) {
 		{"tnt_b", "cy", []string{added.ID}},
 		{"tnt_nobody", "ada", nil},
 	} {
-		res, err := s.SearchPeople(ctx, tc.tenant, crm.PeopleQuery{Text: tc.text})
-		if err != nil {
-			t.Fatalf("%s %q: %v", tc.tenant, tc.text, err)
-		}
-		got := slices.Sorted(slices.Values(res.IDs))
-		want := slices.Sorted(slices.Values(tc.want))
-		if !slices.Equal(got, want) || res.Total != len(want) {
-			t.Errorf("%s %q = %v (total %d), want %v", tc.tenant, tc.text, got, res.Total, want)
-		}
+		wantPeople(t, s, tc.tenant, crm.PeopleQuery{Text: tc.text}, tc.want)
 	}
 	check, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 	if err != nil {
@@ -242,5 +200,113 @@ func TestMigrateTenantRids(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d tenants with people, want 2", n)
+	}
+}
+
+// TestMigratePeopleLocations: a database at 0004 migrates to location
+// tokens in the full-text index (0005): a text search with a location
+// filter finds exactly the tenant's people whose location contains it,
+// each tenant's distinct locations get their own ids, and people added
+// afterwards reuse them.
+func TestMigratePeopleLocations(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "crm.db")
+	rid := map[string]int{"tnt_a": 1 << 32, "tnt_b": 2 << 32}
+	person := func(tenant, id, location string) string {
+		rid[tenant]++
+		return fmt.Sprintf(`INSERT INTO people (rid, tenant_id, id, kind, first_name, last_name, headline, emails, phones, location, location_norm, current_title, current_company, skills, source, tags, owner_id, created_at, updated_at)
+			VALUES (%d, '%s', '%s', 'candidate', 'Ada', '', '', '[]', '[]', '%s', lower('%s'), '', '', '["Go"]', '', '[]', '', 1, 1)`, rid[tenant], tenant, id, location, location)
+	}
+	oldDatabase(t, path, []string{"0001_init", "0002_placements", "0003_people_search", "0004_tenant_rids"},
+		`INSERT INTO tenants (id, name, created_at, ord) VALUES ('tnt_a', 'A', 1, 1), ('tnt_b', 'B', 1, 2)`,
+		person("tnt_a", "per_a1", "Berlin"),
+		person("tnt_a", "per_a2", "Berlin-Mitte"),
+		person("tnt_a", "per_a3", "Munich"),
+		person("tnt_a", "per_a4", ""),
+		person("tnt_b", "per_b1", "Berlin"),
+	)
+
+	s, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open (migrate forward): %v", err)
+	}
+	defer s.Close()
+	added, err := s.CreatePerson(ctx, "tnt_a", crm.Person{Kind: crm.KindCandidate, FirstName: "Cy", Location: "BERLIN", Skills: []string{"Go"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tenant, location string
+		want             []string
+	}{
+		{"tnt_a", "berlin", []string{"per_a1", "per_a2", added.ID}},
+		{"tnt_a", "mitte", []string{"per_a2"}},
+		{"tnt_a", "munich", []string{"per_a3"}},
+		{"tnt_a", "hamburg", nil},
+		{"tnt_b", "berlin", []string{"per_b1"}},
+		{"tnt_b", "munich", nil},
+	} {
+		wantPeople(t, s, tc.tenant, crm.PeopleQuery{Text: "go", Location: tc.location}, tc.want)
+	}
+	check, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	var got []string
+	rows, err := check.QueryContext(ctx, `SELECT tenant_id || ' ' || norm FROM people_locations ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if want := []string{"tnt_a berlin", "tnt_a berlin-mitte", "tnt_a munich", "tnt_b berlin"}; !slices.Equal(got, want) {
+		t.Errorf("people_locations = %q, want %q", got, want)
+	}
+}
+
+// wantPeople checks that a search finds exactly want (in any order) and
+// counts as many.
+func wantPeople(t *testing.T, s *sqlite.Store, tenant string, q crm.PeopleQuery, want []string) {
+	t.Helper()
+	res, err := s.SearchPeople(t.Context(), tenant, q)
+	if err != nil {
+		t.Fatalf("%s %+v: %v", tenant, q, err)
+	}
+	got := slices.Sorted(slices.Values(res.IDs))
+	want = slices.Sorted(slices.Values(want))
+	if !slices.Equal(got, want) || res.Total != len(want) {
+		t.Errorf("%s %+v = %v (total %d), want %v", tenant, q, got, res.Total, want)
+	}
+}
+
+// oldDatabase writes at path the database a release that had applied only
+// versions (embedded migration files, in order) would have left, then
+// runs stmts on it; Open later migrates it forward.
+func oldDatabase(t *testing.T, path string, versions []string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all := []string{`CREATE TABLE schema_migrations (version TEXT NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`}
+	for _, v := range versions {
+		b, err := os.ReadFile(filepath.Join("migrations", v+".sql"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, string(b), `INSERT INTO schema_migrations VALUES ('`+v+`', 1)`)
+	}
+	for _, stmt := range append(all, stmts...) {
+		if _, err := db.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatalf("build the database at %s: %v\n%.300s", versions[len(versions)-1], err, stmt)
+		}
 	}
 }

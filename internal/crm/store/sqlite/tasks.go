@@ -96,10 +96,12 @@ func (s *Store) ListTasks(ctx context.Context, tenantID string, q crm.TaskQuery)
 		where, args = append(where, "due_at < ?"), append(args, ts(q.DueBefore))
 	}
 	out := []crm.Task{}
-	err := collect(ctx, s.r, &out, scanTask, `SELECT `+taskCols+` FROM tasks WHERE `+strings.Join(where, " AND ")+`
+	err := s.readOne(ctx, "list tasks", func(rq querier) error {
+		return collect(ctx, rq, &out, scanTask, `SELECT `+taskCols+` FROM tasks WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY due_at IS NULL, due_at, created_at, id LIMIT ?`, append(args, crm.ClampLimit(q.Limit))...)
+	})
 	if err != nil {
-		return nil, dbErr("list tasks", err)
+		return nil, err
 	}
 	return out, nil
 }

@@ -36,12 +36,18 @@ func (s *Store) GetTenant(ctx context.Context, id string) (crm.Tenant, error) {
 		t       crm.Tenant
 		created int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, created_at FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, dbErr("get tenant", notFound("tenant"))
+	err := s.read(ctx, "get tenant", func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id, name, created_at FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("tenant")
+		}
+		return err
+	})
+	if err != nil {
+		return crm.Tenant{}, err
 	}
 	t.CreatedAt = fromTS(created)
-	return t, dbErr("get tenant", err)
+	return t, nil
 }
 
 const userCols = `id, tenant_id, email, name, role, password_hash, created_at`
@@ -83,28 +89,38 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u crm.User) (cr
 
 // GetUser returns one user of the tenant.
 func (s *Store) GetUser(ctx context.Context, tenantID, id string) (crm.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = notFound("user")
-	}
-	return u, dbErr("get user", err)
+	var u crm.User
+	err := s.read(ctx, "get user", func(tx *sql.Tx) (err error) {
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("user")
+		}
+		return err
+	})
+	return u, err
 }
 
 // ListUsers lists the tenant's users by email.
 func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]crm.User, error) {
 	out := []crm.User{}
-	err := collect(ctx, s.r, &out, scanUser, `SELECT `+userCols+` FROM users WHERE tenant_id = ? ORDER BY email`, tenantID)
+	err := s.read(ctx, "list users", func(tx *sql.Tx) error {
+		return collect(ctx, tx, &out, scanUser, `SELECT `+userCols+` FROM users WHERE tenant_id = ? ORDER BY email`, tenantID)
+	})
 	if err != nil {
-		return nil, dbErr("list users", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 // UserByEmail finds a user by email, case-insensitively, in any tenant.
 func (s *Store) UserByEmail(ctx context.Context, email string) (crm.User, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = notFound("user")
-	}
-	return u, dbErr("user by email", err)
+	var u crm.User
+	err := s.read(ctx, "user by email", func(tx *sql.Tx) (err error) {
+		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("user")
+		}
+		return err
+	})
+	return u, err
 }

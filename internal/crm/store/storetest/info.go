@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -8,8 +9,58 @@ import (
 )
 
 // infoTests check crm.LoadPersonInfo, the CRM API's one-call read behind
-// getPersonInfo, on each backend.
+// getPersonInfo, on each backend, and the snapshot read it runs in.
 var infoTests = []test{
+	{"person info in one snapshot", func(e *env) {
+		snap, ok := e.s.(crm.Snapshotter)
+		if !ok {
+			e.t.Fatalf("%T is not a crm.Snapshotter: getPersonInfo would take a transaction per part", e.s)
+		}
+		c := e.company(e.t1, nil)
+		j := e.job(e.t1, c.ID, func(j *crm.Job) { j.Title = "Data Engineer" })
+		p := e.person(e.t1, nil)
+		e.app(e.t1, j.ID, p.ID)
+		_, err := e.s.AddNote(e.ctx, e.t1, crm.Note{PersonID: p.ID, Body: "first call went well"})
+		e.must(err, "AddNote")
+		lim := crm.InfoLimits{Notes: 5, Activities: 5, Tasks: 20}
+		want, err := crm.LoadPersonInfo(e.ctx, e.s, e.t1, p.ID, lim)
+		e.must(err, "LoadPersonInfo")
+		got, err := crm.ReadPersonInfo(e.ctx, e.s, e.t1, p.ID, lim)
+		e.must(err, "ReadPersonInfo")
+		equal(e, "snapshot PersonInfo", fmt.Sprintf("%+v", want), fmt.Sprintf("%+v", got))
+		_, err = crm.ReadPersonInfo(e.ctx, e.s, e.t2, p.ID, lim)
+		e.wantErr(err, crm.ErrNotFound, "ReadPersonInfo other tenant")
+		_, err = crm.ReadPersonInfo(e.ctx, e.s, e.t1, randomID("per"), lim)
+		e.wantErr(err, crm.ErrNotFound, "ReadPersonInfo unknown")
+
+		// Inside a snapshot, a change committed meanwhile is not seen;
+		// after it, it is.
+		err = snap.ReadSnapshot(e.ctx, e.t1, func(ctx context.Context) error {
+			before, err := e.s.GetPerson(ctx, e.t1, p.ID)
+			e.must(err, "GetPerson in snapshot")
+			renamed := "Renamed"
+			_, err = e.s.UpdatePerson(e.ctx, e.t1, p.ID, crm.PersonPatch{LastName: &renamed})
+			e.must(err, "UpdatePerson outside the snapshot")
+			again, err := e.s.GetPerson(ctx, e.t1, p.ID)
+			e.must(err, "GetPerson in snapshot again")
+			if again.LastName != before.LastName {
+				e.t.Errorf("inside the snapshot LastName = %q, want %q as at its start", again.LastName, before.LastName)
+			}
+			return nil
+		})
+		e.must(err, "ReadSnapshot")
+		after, err := e.s.GetPerson(e.ctx, e.t1, p.ID)
+		e.must(err, "GetPerson after")
+		if after.LastName != "Renamed" {
+			e.t.Errorf("after the snapshot LastName = %q, want Renamed", after.LastName)
+		}
+		// An error inside comes back as it was.
+		err = snap.ReadSnapshot(e.ctx, e.t1, func(ctx context.Context) error {
+			_, err := e.s.GetPerson(ctx, e.t1, randomID("per"))
+			return err
+		})
+		e.wantErr(err, crm.ErrNotFound, "ReadSnapshot passes the error through")
+	}},
 	{"person info", func(e *env) {
 		c := e.company(e.t1, nil)
 		j1 := e.job(e.t1, c.ID, func(j *crm.Job) { j.Title = "Staff Engineer" })

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -177,6 +178,80 @@ var searchPeopleTests = []test{
 		equalIDs(e, "text+stage+job", []string{w.ada.ID}, res.IDs)
 		res = e.search(crm.PeopleQuery{Text: "engineering", Kind: crm.KindContact})
 		equalIDs(e, "text+kind", []string{w.dee.ID}, res.IDs)
+	}},
+	{"text with location", func(e *env) {
+		// The text's matches narrowed by a location substring, which may
+		// cover several distinct locations, start mid-word, hold query
+		// syntax, or change with an update.
+		w := newSearchWorld(e)
+		odd := e.person(e.t1, func(p *crm.Person) {
+			p.FirstName, p.LastName, p.Location, p.Skills = "Fay", "Wray", `Köln "Ost" (AND) *`, []string{"Go"}
+		})
+		for _, tc := range []struct {
+			name string
+			q    crm.PeopleQuery
+			want []string
+		}{
+			{"two locations contain it", crm.PeopleQuery{Text: "go", Location: "BERLIN"}, []string{w.ada.ID, w.bob.ID}},
+			{"mid-word", crm.PeopleQuery{Text: "go", Location: "erli"}, []string{w.ada.ID, w.bob.ID}},
+			{"punctuation", crm.PeopleQuery{Text: "head", Location: "berlin-mi"}, []string{w.dee.ID}},
+			{"one of them", crm.PeopleQuery{Text: "go", Location: ", de"}, []string{w.ada.ID}},
+			{"no such location", crm.PeopleQuery{Text: "go", Location: "paris"}, nil},
+			{"location without the text", crm.PeopleQuery{Text: "go", Location: "munich"}, nil},
+			{"query syntax is plain text", crm.PeopleQuery{Text: "go", Location: `"ost" (and) *`}, []string{odd.ID}},
+			{"syntax that matches nothing", crm.PeopleQuery{Text: "go", Location: `ost" OR "`}, nil},
+			{"the location is not searched as text", crm.PeopleQuery{Text: "munich"}, nil},
+		} {
+			res := e.search(tc.q)
+			sameSet(e, tc.name, tc.want, res.IDs)
+			if res.Total != len(tc.want) {
+				e.t.Errorf("%s: total %d, want %d", tc.name, res.Total, len(tc.want))
+			}
+		}
+		_, err := e.s.UpdatePerson(e.ctx, e.t1, w.bob.ID, crm.PersonPatch{Location: ptr("Munich")})
+		e.must(err, "UpdatePerson")
+		sameSet(e, "moved away", []string{w.ada.ID}, e.search(crm.PeopleQuery{Text: "go", Location: "berlin"}).IDs)
+		sameSet(e, "moved here", []string{w.bob.ID}, e.search(crm.PeopleQuery{Text: "go", Location: "munich"}).IDs)
+		_, err = e.s.UpdatePerson(e.ctx, e.t1, w.bob.ID, crm.PersonPatch{Location: ptr("")})
+		e.must(err, "UpdatePerson")
+		sameSet(e, "no location", nil, e.search(crm.PeopleQuery{Text: "go", Location: "munich"}).IDs)
+		sameSet(e, "still found by text", []string{w.ada.ID, w.bob.ID, odd.ID}, e.search(crm.PeopleQuery{Text: "go"}).IDs)
+	}},
+	{"text with a location many places contain", func(e *env) {
+		// More distinct locations than a backend may expand a filter to
+		// (SQLite: 32) give the same answer as a few.
+		var all, tens []string
+		for i := range 45 {
+			p := e.person(e.t1, func(p *crm.Person) {
+				p.FirstName, p.LastName, p.Location = "Zed", "Zither", fmt.Sprintf("Town %d", i)
+			})
+			all = append(all, p.ID)
+			if i >= 10 && i < 20 || i == 1 {
+				tens = append(tens, p.ID)
+			}
+		}
+		e.person(e.t2, func(p *crm.Person) { p.FirstName, p.LastName, p.Location = "Zed", "Zither "+e.canary, "Town 1" })
+		for _, tc := range []struct {
+			name string
+			q    crm.PeopleQuery
+			want []string
+		}{
+			{"45 locations", crm.PeopleQuery{Text: "zither", Location: "town"}, all},
+			{"11 locations", crm.PeopleQuery{Text: "zither", Location: "town 1"}, tens},
+			{"45 locations, limited", crm.PeopleQuery{Text: "zither", Location: "TOWN", Limit: 5}, nil},
+		} {
+			res := e.search(tc.q)
+			if tc.q.Limit != 0 {
+				if len(res.IDs) != 5 || res.Total != 45 {
+					e.t.Errorf("%s: %d ids, total %d; want 5, 45", tc.name, len(res.IDs), res.Total)
+				}
+				continue
+			}
+			sameSet(e, tc.name, tc.want, res.IDs)
+			if res.Total != len(tc.want) {
+				e.t.Errorf("%s: total %d, want %d", tc.name, res.Total, len(tc.want))
+			}
+		}
 	}},
 	{"notes find the person", func(e *env) {
 		w := newSearchWorld(e)
