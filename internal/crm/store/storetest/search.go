@@ -200,6 +200,16 @@ var searchPeopleTests = []test{
 			{"location without the text", crm.PeopleQuery{Text: "go", Location: "munich"}, nil},
 			{"query syntax is plain text", crm.PeopleQuery{Text: "go", Location: `"ost" (and) *`}, []string{odd.ID}},
 			{"syntax that matches nothing", crm.PeopleQuery{Text: "go", Location: `ost" OR "`}, nil},
+			// Under three characters, and around non-ASCII letters
+			// (PostgreSQL narrows by 3-character windows first).
+			{"two characters", crm.PeopleQuery{Text: "go", Location: "DE"}, []string{w.ada.ID}},
+			{"one character", crm.PeopleQuery{Text: "go", Location: "k"}, []string{odd.ID}},
+			{"non-ASCII", crm.PeopleQuery{Text: "go", Location: "Köln"}, []string{odd.ID}},
+			{"non-ASCII mid-word", crm.PeopleQuery{Text: "go", Location: "öl"}, []string{odd.ID}},
+			{"skills in it", crm.PeopleQuery{Skills: []string{"go"}, Location: "ERLI"}, []string{w.ada.ID, w.bob.ID}},
+			{"skills in it, short", crm.PeopleQuery{Skills: []string{"go"}, Location: "de"}, []string{w.ada.ID}},
+			{"skills elsewhere", crm.PeopleQuery{Skills: []string{"go"}, Location: "munich"}, nil},
+			{"text, skills and location", crm.PeopleQuery{Text: "engineer", Skills: []string{"go"}, Location: "berlin"}, []string{w.ada.ID}},
 			{"the location is not searched as text", crm.PeopleQuery{Text: "munich"}, nil},
 		} {
 			res := e.search(tc.q)
