@@ -134,6 +134,7 @@ func BenchmarkSearchPeople(b *testing.B) {
 		{"text_location", crm.PeopleQuery{Text: "go", Location: "berlin", Limit: 20}},
 		{"filter", crm.PeopleQuery{Skills: []string{"go"}, Location: "berlin", Limit: 20}},
 		{"filter_kind", crm.PeopleQuery{Kind: crm.KindContact, Limit: 20}},
+		{"location", crm.PeopleQuery{Location: "berlin", Limit: 20}},
 		{"text_and_filter", crm.PeopleQuery{Text: "backend engineer", Skills: []string{"postgresql"}, Location: "lon", Limit: 20}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -644,7 +644,7 @@ func TestDefinerFunctions(t *testing.T) {
 			t.Errorf("crm_user_by_email(%q) = %d rows, %v", pattern, n, err)
 		}
 	}
-	for fn, overloads := range map[string]int{"crm_user_by_email": 1, "crm_people_matching": 2, "crm_people_with_skills": 2} {
+	for fn, overloads := range map[string]int{"crm_user_by_email": 1, "crm_people_matching": 2, "crm_people_with_skills": 2, "crm_people_in_location": 1} {
 		rows, err := conn.Query(ctx, `
 			SELECT p.oid::regprocedure::text, p.prosecdef, EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a WHERE a.grantee = 0)
 			FROM pg_proc AS p WHERE p.proname = $1`, fn)
@@ -676,7 +676,8 @@ func TestDefinerFunctions(t *testing.T) {
 	const matchingIn = `SELECT id FROM crm_people_matching(plainto_tsquery('english', 'shared words'), 'SHARED TOWN') ORDER BY id`
 	const skilled = `SELECT id FROM crm_people_with_skills('{go}') ORDER BY id`
 	const skilledIn = `SELECT id FROM crm_people_with_skills('{go}', 'SHARED TOWN') ORDER BY id`
-	for _, q := range []string{matching, matchingIn, skilled, skilledIn} {
+	const located = `SELECT id FROM crm_people_in_location('SHARED TOWN') ORDER BY id`
+	for _, q := range []string{matching, matchingIn, skilled, skilledIn, located} {
 		rows, err := conn.Query(ctx, q)
 		if err != nil {
 			t.Fatal(err)

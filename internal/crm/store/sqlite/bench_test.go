@@ -161,6 +161,7 @@ func BenchmarkSearchPeople(b *testing.B) {
 		{"text/rare", crm.PeopleQuery{Text: "ada lovelace kafka", Limit: 20}},
 		{"text/note", crm.PeopleQuery{Text: "visa sponsorship", Limit: 20}},
 		{"filter/location+skill", crm.PeopleQuery{Location: "berlin", Skills: []string{"go"}, Limit: 20}},
+		{"filter/location", crm.PeopleQuery{Location: "berlin", Limit: 20}},
 		{"filter/skills", crm.PeopleQuery{Skills: []string{"go", "postgresql", "kubernetes"}, Limit: 20}},
 		{"filter/none", crm.PeopleQuery{Limit: 20}},
 		{"text+filter", crm.PeopleQuery{Text: "engineer", Location: "london", Skills: []string{"rust"}, Limit: 20}},

@@ -96,6 +96,13 @@ var searchPeopleTests = []test{
 			{"location substring any case", crm.PeopleQuery{Location: "BERL"}, []string{w.ada.ID, w.bob.ID, w.dee.ID}},
 			{"location percent is literal", crm.PeopleQuery{Location: "%"}, nil},
 			{"location underscore is literal", crm.PeopleQuery{Location: "_"}, nil},
+			{"location short", crm.PeopleQuery{Location: "de"}, []string{w.ada.ID}},
+			{"location mid-word", crm.PeopleQuery{Location: "ERLIN"}, []string{w.ada.ID, w.bob.ID, w.dee.ID}},
+			{"location no match", crm.PeopleQuery{Location: "paris"}, nil},
+			{"location and kind", crm.PeopleQuery{Location: "berlin", Kind: crm.KindContact}, []string{w.dee.ID}},
+			{"location and owner", crm.PeopleQuery{Location: "berl", OwnerID: e.u1.ID}, []string{w.bob.ID}},
+			{"location and stage", crm.PeopleQuery{Location: "erlin", Stage: crm.StageInterview}, []string{w.ada.ID}},
+			{"location and updated since", crm.PeopleQuery{Location: "berlin", UpdatedSince: w.cyd.UpdatedAt}, []string{w.dee.ID}},
 			{"skill exact any case", crm.PeopleQuery{Skills: []string{"GO"}}, []string{w.ada.ID, w.bob.ID}},
 			{"skills all of", crm.PeopleQuery{Skills: []string{"go", "postgresql"}}, []string{w.ada.ID}},
 			{"skill no prefix match", crm.PeopleQuery{Skills: []string{"Postgres"}}, nil},
@@ -120,11 +127,15 @@ var searchPeopleTests = []test{
 		w := newSearchWorld(e)
 		res := e.search(crm.PeopleQuery{})
 		equalIDs(e, "UpdatedAt desc", []string{w.eve.ID, w.dee.ID, w.cyd.ID, w.bob.ID, w.ada.ID}, res.IDs)
+		res = e.search(crm.PeopleQuery{Location: "berl"})
+		equalIDs(e, "location alone, UpdatedAt desc", []string{w.dee.ID, w.bob.ID, w.ada.ID}, res.IDs)
 		e.clk.Advance(time.Minute)
 		_, err := e.s.UpdatePerson(e.ctx, e.t1, w.bob.ID, crm.PersonPatch{Headline: ptr("Moved up")})
 		e.must(err, "UpdatePerson")
 		res = e.search(crm.PeopleQuery{})
 		equalIDs(e, "after update", []string{w.bob.ID, w.eve.ID, w.dee.ID, w.cyd.ID, w.ada.ID}, res.IDs)
+		res = e.search(crm.PeopleQuery{Location: "berl"})
+		equalIDs(e, "location alone, after update", []string{w.bob.ID, w.dee.ID, w.ada.ID}, res.IDs)
 	}},
 	{"limit and total", func(e *env) {
 		w := newSearchWorld(e)
@@ -140,6 +151,11 @@ var searchPeopleTests = []test{
 		}
 		res := e.search(crm.PeopleQuery{Limit: 2})
 		equalIDs(e, "first page is the head of the order", []string{w.eve.ID, w.dee.ID}, res.IDs)
+		res = e.search(crm.PeopleQuery{Location: "BERLIN", Limit: 2})
+		equalIDs(e, "location alone, first page", []string{w.dee.ID, w.bob.ID}, res.IDs)
+		if res.Total != 3 {
+			e.t.Errorf("location alone, limited: total %d, want 3", res.Total)
+		}
 		res = e.search(crm.PeopleQuery{Text: "postgresql", Limit: 1})
 		if len(res.IDs) != 1 || res.Total != 2 {
 			e.t.Errorf("text limit: %d ids, total %d; want 1, 2", len(res.IDs), res.Total)

@@ -81,3 +81,22 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION crm_people_with_skills(text[], text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crm_people_with_skills(text[], text) TO @APP_ROLE@;
+
+-- A location alone (3 characters or more; shorter ones narrow only by
+-- tenant). It returns updated_at so that the caller can count, order and
+-- cut the page before joining back to people: joining every match of a
+-- broad location first cost more than the index saved.
+CREATE FUNCTION crm_people_in_location(loc text)
+RETURNS TABLE (id text, updated_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER ROWS 100
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.id, p.updated_at
+    FROM @SCHEMA@.people AS p
+    WHERE p.tenant_id = (SELECT current_setting('app.tenant_id', true))
+      AND @SCHEMA@.crm_location_grams(p.tenant_id, p.location)
+          @> @SCHEMA@.crm_location_grams((SELECT current_setting('app.tenant_id', true)), loc)
+      AND strpos(lower(p.location), (SELECT lower(loc))) > 0
+$$;
+REVOKE ALL ON FUNCTION crm_people_in_location(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm_people_in_location(text) TO @APP_ROLE@;
