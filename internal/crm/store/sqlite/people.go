@@ -310,8 +310,38 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 	if !q.UpdatedSince.IsZero() {
 		where, args = append(where, "p.updated_at >= ?"), append(args, ts(q.UpdatedSince))
 	}
+	// Without text, the location's tokens alone can find the people in
+	// the full-text index, instead of the substring test on each of the
+	// tenant's people: 2x faster for "berlin" (docs/performance.md). Not
+	// with an owner, stage or job, whose indexes find fewer rows first.
+	byLocation := !text && loc != "" && q.OwnerID == "" && q.Stage == "" && q.JobID == ""
+	var lo, hi int64
+	if byLocation {
+		var err error
+		if lo, hi, err = s.peopleRids(ctx, tenantID); err != nil {
+			return crm.SearchResult{}, dbErr("search people", err)
+		}
+	}
 	var res crm.SearchResult
 	err := s.read(ctx, "search people", func(tx *sql.Tx) error {
+		if byLocation {
+			lm, none, ok, err := locationMatch(ctx, tx, tenantID, loc)
+			switch {
+			case err != nil:
+				return err
+			case none:
+				res = crm.SearchResult{IDs: []string{}}
+				return nil
+			case ok:
+				// New slices: the closure may run again.
+				from := "people_fts f JOIN people p INDEXED BY people_by_rid ON p.rid = f.rowid"
+				where := append([]string{"people_fts MATCH ?", "f.rowid BETWEEN ? AND ?"}, where...)
+				args := append([]any{lm, lo, hi}, args...)
+				var err error
+				res, err = searchIn(ctx, tx, "p.id", "p.updated_at", rank, from, where, args, q.Limit)
+				return err
+			}
+		}
 		if text && loc != "" {
 			// The location's tokens, in the search's snapshot (migration
 			// 0005): FTS5 intersects them with the text's matches, so only

@@ -243,9 +243,9 @@ var searchPeopleTests = []test{
 		sameSet(e, "no location", nil, e.search(crm.PeopleQuery{Text: "go", Location: "munich"}).IDs)
 		sameSet(e, "still found by text", []string{w.ada.ID, w.bob.ID, odd.ID}, e.search(crm.PeopleQuery{Text: "go"}).IDs)
 	}},
-	{"text with a location many places contain", func(e *env) {
+	{"a location many places contain", func(e *env) {
 		// More distinct locations than a backend may expand a filter to
-		// (SQLite: 32) give the same answer as a few.
+		// (SQLite: 32) give the same answer as a few, with text or not.
 		var all, tens []string
 		for i := range 45 {
 			p := e.person(e.t1, func(p *crm.Person) {
@@ -265,6 +265,9 @@ var searchPeopleTests = []test{
 			{"45 locations", crm.PeopleQuery{Text: "zither", Location: "town"}, all},
 			{"11 locations", crm.PeopleQuery{Text: "zither", Location: "town 1"}, tens},
 			{"45 locations, limited", crm.PeopleQuery{Text: "zither", Location: "TOWN", Limit: 5}, nil},
+			{"45 locations, no text", crm.PeopleQuery{Location: "town"}, all},
+			{"11 locations, no text", crm.PeopleQuery{Location: "town 1"}, tens},
+			{"45 locations, no text, limited", crm.PeopleQuery{Location: "Town", Limit: 5}, nil},
 		} {
 			res := e.search(tc.q)
 			if tc.q.Limit != 0 {
