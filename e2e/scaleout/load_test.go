@@ -128,8 +128,14 @@ func (w *worker) one(ctx context.Context, op string) outcome {
 		return o
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	o.end = time.Now()
+	if err != nil {
+		// A body cut short (say, an upstream reset after nginx sent the
+		// headers) is a transport failure, not a wrong answer.
+		o.class, o.detail = "transport", fmt.Sprintf("status %d, body cut after %d bytes: %v", resp.StatusCode, len(b), err)
+		return o
+	}
 	if resp.StatusCode != http.StatusOK {
 		o.class, o.detail = "status_"+strconv.Itoa(resp.StatusCode), string(b)
 		return o
