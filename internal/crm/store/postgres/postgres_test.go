@@ -785,3 +785,49 @@ func TestErrors(t *testing.T) {
 		t.Errorf("Ping: %v", err)
 	}
 }
+
+// TestMigrateLocationGrams: people written before 0003 (a database of the
+// release with 0001 and 0002) are found by location through the new
+// two-column index once it is built, alone, with text and with skills,
+// and never across tenants.
+func TestMigrateLocationGrams(t *testing.T) {
+	d := newDB(t)
+	ctx := t.Context()
+	if err := postgres.MigrateTo(ctx, d.ownerDSN, 2); err != nil {
+		t.Fatalf("migrate to 0002: %v", err)
+	}
+	old := open(t, d, postgres.Options{})
+	ids := map[string]string{}
+	for _, tn := range []string{"tnt_a", "tnt_b"} {
+		if _, err := old.CreateTenant(ctx, crm.Tenant{ID: tn, Name: tn}); err != nil {
+			t.Fatal(err)
+		}
+		for _, loc := range []string{"Berlin, DE", "München", ""} {
+			p, err := old.CreatePerson(ctx, tn, crm.Person{Kind: crm.KindCandidate, FirstName: "Ada", Location: loc, Skills: []string{"Go"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[tn+"/"+loc] = p.ID
+		}
+	}
+	old.Close()
+	if err := postgres.Migrate(ctx, d.ownerDSN); err != nil {
+		t.Fatalf("migrate forward: %v", err)
+	}
+	s := open(t, d, postgres.Options{})
+	for _, tc := range []struct {
+		name string
+		q    crm.PeopleQuery
+		want string // location of tnt_a's one match
+	}{
+		{"location alone", crm.PeopleQuery{Location: "BERLIN"}, "Berlin, DE"},
+		{"location alone, non-ASCII", crm.PeopleQuery{Location: "ünch"}, "München"},
+		{"with text", crm.PeopleQuery{Text: "ada", Location: "erlin"}, "Berlin, DE"},
+		{"with skills", crm.PeopleQuery{Skills: []string{"go"}, Location: "nchen"}, "München"},
+	} {
+		res, err := s.SearchPeople(ctx, "tnt_a", tc.q)
+		if err != nil || !slices.Equal(res.IDs, []string{ids["tnt_a/"+tc.want]}) || res.Total != 1 {
+			t.Errorf("%s: %v (total %d), %v; want [%s]", tc.name, res.IDs, res.Total, err, ids["tnt_a/"+tc.want])
+		}
+	}
+}
