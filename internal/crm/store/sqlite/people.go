@@ -253,34 +253,17 @@ func (s *Store) UpdatePerson(ctx context.Context, tenantID, id string, patch crm
 // title and company 3, notes 1; ties (and searches without text) order by
 // UpdatedAt descending, then id.
 func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQuery) (crm.SearchResult, error) {
-	var (
-		from  = "people p"
-		where = []string{"p.tenant_id = ?"}
-		args  []any
-		rank  = ""
-	)
-	fq, text := ftsQuery(q.Text)
-	if text {
-		// INDEXED BY: the planner would read the wide table row by rowid;
-		// people_by_rid holds every column the search reads.
-		from = "people_fts f JOIN people p INDEXED BY people_by_rid ON p.rid = f.rowid"
-		where = append([]string{"people_fts MATCH ?", "f.rowid BETWEEN ? AND ?"}, where...)
-		lo, hi, err := s.peopleRids(ctx, tenantID)
-		if err != nil {
-			return crm.SearchResult{}, dbErr("search people", err)
-		}
-		args = append(args, peopleTextColumns+" : ("+fq+")", lo, hi) // args[0]: see below
-		rank = "bm25(people_fts, 10, 4, 4, 3, 1, 0)"
-	}
-	args = append(args, tenantID)
+	// The filters, on the covering people_by_rid / people_by_id (migration
+	// 0003). The full-text part, if any, is prepended below.
+	where := []string{"p.tenant_id = ?"}
+	args := []any{tenantID}
 	if q.Kind != "" {
 		where, args = append(where, "p.kind = ?"), append(args, q.Kind)
 	}
 	loc := strings.ToLower(q.Location)
 	if loc != "" {
-		// Tested inline on the matches of the other conditions, from the
-		// covering people_by_rid / people_by_id (migration 0003). With
-		// text, the full-text query also narrows by location first (below).
+		// Tested on every result, also when the location's tokens (below)
+		// narrowed the full-text match first.
 		where = append(where, "instr(p.location_norm, ?) > 0")
 		args = append(args, loc)
 	}
@@ -310,13 +293,21 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 	if !q.UpdatedSince.IsZero() {
 		where, args = append(where, "p.updated_at >= ?"), append(args, ts(q.UpdatedSince))
 	}
-	// Without text, the location's tokens alone can find the people in
-	// the full-text index, instead of the substring test on each of the
-	// tenant's people: 2x faster for "berlin" (docs/performance.md). Not
-	// with an owner, stage or job, whose indexes find fewer rows first.
-	byLocation := !text && loc != "" && q.OwnerID == "" && q.Stage == "" && q.JobID == ""
+
+	fq, text := ftsQuery(q.Text)
+	rank := ""
+	if text {
+		rank = "bm25(people_fts, 10, 4, 4, 3, 1, 0)"
+	}
+	// The location's tokens (migration 0005) narrow the full-text match:
+	// FTS5 intersects them with the text's matches, so only people who
+	// match both are joined and ranked. Without text they alone find the
+	// people, instead of the substring test on each of the tenant's
+	// (2x faster for "berlin", docs/performance.md), except with an
+	// owner, stage or job, whose indexes find fewer rows first.
+	byLocation := loc != "" && (text || q.OwnerID == "" && q.Stage == "" && q.JobID == "")
 	var lo, hi int64
-	if byLocation {
+	if text || byLocation {
 		var err error
 		if lo, hi, err = s.peopleRids(ctx, tenantID); err != nil {
 			return crm.SearchResult{}, dbErr("search people", err)
@@ -324,7 +315,12 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 	}
 	var res crm.SearchResult
 	err := s.read(ctx, "search people", func(tx *sql.Tx) error {
+		var match []string
+		if text {
+			match = append(match, peopleTextColumns+" : ("+fq+")")
+		}
 		if byLocation {
+			// In the search's snapshot.
 			lm, none, ok, err := locationMatch(ctx, tx, tenantID, loc)
 			switch {
 			case err != nil:
@@ -333,32 +329,19 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 				res = crm.SearchResult{IDs: []string{}}
 				return nil
 			case ok:
-				// New slices: the closure may run again.
-				from := "people_fts f JOIN people p INDEXED BY people_by_rid ON p.rid = f.rowid"
-				where := append([]string{"people_fts MATCH ?", "f.rowid BETWEEN ? AND ?"}, where...)
-				args := append([]any{lm, lo, hi}, args...)
-				var err error
-				res, err = searchIn(ctx, tx, "p.id", "p.updated_at", rank, from, where, args, q.Limit)
-				return err
+				match = append(match, lm)
 			}
 		}
-		if text && loc != "" {
-			// The location's tokens, in the search's snapshot (migration
-			// 0005): FTS5 intersects them with the text's matches, so only
-			// people who match both are joined and ranked.
-			lm, none, ok, err := locationMatch(ctx, tx, tenantID, loc)
-			switch {
-			case err != nil:
-				return err
-			case none:
-				res = crm.SearchResult{IDs: []string{}}
-				return nil
-			case ok:
-				args[0] = peopleTextColumns + " : (" + fq + ") AND " + lm
-			}
+		from, w, a := "people p", where, args
+		if len(match) > 0 {
+			// INDEXED BY: the planner would read the wide table row by
+			// rowid; people_by_rid holds every column the search reads.
+			from = "people_fts f JOIN people p INDEXED BY people_by_rid ON p.rid = f.rowid"
+			w = append([]string{"people_fts MATCH ?", "f.rowid BETWEEN ? AND ?"}, where...)
+			a = append([]any{strings.Join(match, " AND "), lo, hi}, args...)
 		}
 		var err error
-		res, err = searchIn(ctx, tx, "p.id", "p.updated_at", rank, from, where, args, q.Limit)
+		res, err = searchIn(ctx, tx, "p.id", "p.updated_at", rank, from, w, a, q.Limit)
 		return err
 	})
 	return res, err
