@@ -60,20 +60,10 @@ type rowQuerier interface {
 }
 
 // peopleRids is the tenant's block of full-text rowids, or an empty range
-// for an unknown tenant.
-func (s *Store) peopleRids(ctx context.Context, tenantID string) (lo, hi int64, err error) {
-	if v, hit := s.ords.Load(tenantID); hit {
-		lo, hi = ridBlock(v.(int64))
-		return lo, hi, nil
-	}
-	var (
-		ord int64
-		ok  bool
-	)
-	err = s.readOne(ctx, "tenant ord", func(q querier) (err error) {
-		ord, ok, err = s.tenantOrd(ctx, q, tenantID)
-		return err
-	})
+// for an unknown tenant. q is the search's own read transaction: the ord
+// is cached after the first lookup anyway.
+func (s *Store) peopleRids(ctx context.Context, q rowQuerier, tenantID string) (lo, hi int64, err error) {
+	ord, ok, err := s.tenantOrd(ctx, q, tenantID)
 	if err != nil || !ok {
 		return 1, 0, err
 	}
@@ -164,8 +154,11 @@ func locationToken(ctx context.Context, tx *sql.Tx, tenantID, norm string) (stri
 	if err != nil {
 		return "", err
 	}
-	return "loc" + strconv.FormatInt(id, 10), nil
+	return locationTokenOf(id), nil
 }
+
+// locationTokenOf is the full-text token of people_locations row id.
+func locationTokenOf(id int64) string { return "loc" + strconv.FormatInt(id, 10) }
 
 // maxLocationTokens bounds the tokens a location filter may expand to in
 // a full-text query. A filter that many locations contain ("a") is cheaper
@@ -190,7 +183,7 @@ func locationMatch(ctx context.Context, q querier, tenantID, sub string) (match 
 		if err := rows.Scan(&id); err != nil {
 			return "", false, false, err
 		}
-		toks = append(toks, "loc"+strconv.FormatInt(id, 10))
+		toks = append(toks, locationTokenOf(id))
 	}
 	if err := rows.Err(); err != nil {
 		return "", false, false, err

@@ -306,13 +306,6 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 	// (2x faster for "berlin", docs/performance.md), except with an
 	// owner, stage or job, whose indexes find fewer rows first.
 	byLocation := loc != "" && (text || q.OwnerID == "" && q.Stage == "" && q.JobID == "")
-	var lo, hi int64
-	if text || byLocation {
-		var err error
-		if lo, hi, err = s.peopleRids(ctx, tenantID); err != nil {
-			return crm.SearchResult{}, dbErr("search people", err)
-		}
-	}
 	var res crm.SearchResult
 	err := s.read(ctx, "search people", func(tx *sql.Tx) error {
 		var match []string
@@ -334,6 +327,10 @@ func (s *Store) SearchPeople(ctx context.Context, tenantID string, q crm.PeopleQ
 		}
 		from, w, a := "people p", where, args
 		if len(match) > 0 {
+			lo, hi, err := s.peopleRids(ctx, tx, tenantID)
+			if err != nil {
+				return err
+			}
 			// INDEXED BY: the planner would read the wide table row by
 			// rowid; people_by_rid holds every column the search reads.
 			from = "people_fts f JOIN people p INDEXED BY people_by_rid ON p.rid = f.rowid"
