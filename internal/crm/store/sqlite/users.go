@@ -36,8 +36,8 @@ func (s *Store) GetTenant(ctx context.Context, id string) (crm.Tenant, error) {
 		t       crm.Tenant
 		created int64
 	)
-	err := s.read(ctx, "get tenant", func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id, name, created_at FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+	err := s.readOne(ctx, "get tenant", func(q querier) error {
+		err := q.QueryRowContext(ctx, `SELECT id, name, created_at FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("tenant")
 		}
@@ -90,8 +90,8 @@ func (s *Store) CreateUser(ctx context.Context, tenantID string, u crm.User) (cr
 // GetUser returns one user of the tenant.
 func (s *Store) GetUser(ctx context.Context, tenantID, id string) (crm.User, error) {
 	var u crm.User
-	err := s.read(ctx, "get user", func(tx *sql.Tx) (err error) {
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	err := s.readOne(ctx, "get user", func(q querier) (err error) {
+		u, err = scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("user")
 		}
@@ -103,8 +103,8 @@ func (s *Store) GetUser(ctx context.Context, tenantID, id string) (crm.User, err
 // ListUsers lists the tenant's users by email.
 func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]crm.User, error) {
 	out := []crm.User{}
-	err := s.read(ctx, "list users", func(tx *sql.Tx) error {
-		return collect(ctx, tx, &out, scanUser, `SELECT `+userCols+` FROM users WHERE tenant_id = ? ORDER BY email`, tenantID)
+	err := s.readOne(ctx, "list users", func(q querier) error {
+		return collect(ctx, q, &out, scanUser, `SELECT `+userCols+` FROM users WHERE tenant_id = ? ORDER BY email`, tenantID)
 	})
 	if err != nil {
 		return nil, err
@@ -115,8 +115,8 @@ func (s *Store) ListUsers(ctx context.Context, tenantID string) ([]crm.User, err
 // UserByEmail finds a user by email, case-insensitively, in any tenant.
 func (s *Store) UserByEmail(ctx context.Context, email string) (crm.User, error) {
 	var u crm.User
-	err := s.read(ctx, "user by email", func(tx *sql.Tx) (err error) {
-		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))))
+	err := s.readOne(ctx, "user by email", func(q querier) (err error) {
+		u, err = scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("user")
 		}
