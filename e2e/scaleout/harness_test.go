@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -102,8 +101,6 @@ func requireNginx(t *testing.T) string {
 	return bin
 }
 
-func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
-
 // startCluster builds crm-mcp, seeds a fresh database and starts Redis,
 // nApi api replicas, nginx and nMCP mcp replicas (instance ids mcp-0…),
 // and waits until every mcp replica is ready. Everything stops when t
@@ -154,9 +151,9 @@ func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int, o fleetOpti
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 
-	pubPort, apiPort := portpick.Test(t).N, portpick.Test(t).N
-	c.PublicURL = "http://" + addr(pubPort)
-	c.APIURL = "http://" + addr(apiPort)
+	pubAddr, apiAddr := portpick.Test(t).Addr(), portpick.Test(t).Addr()
+	c.PublicURL = "http://" + pubAddr
+	c.APIURL = "http://" + apiAddr
 	var apiAddrs, mcpAddrs []string
 	for i := range nAPI {
 		a := portpick.Test(t).Addr()
@@ -171,7 +168,7 @@ func startCluster(ctx context.Context, t *testing.T, nMCP, nAPI int, o fleetOpti
 	for range nMCP {
 		mcpAddrs = append(mcpAddrs, portpick.Test(t).Addr())
 	}
-	c.startNginx(ctx, t, nginx, pubPort, apiPort, mcpAddrs, apiAddrs)
+	c.startNginx(ctx, t, nginx, pubAddr, apiAddr, mcpAddrs, apiAddrs)
 
 	c.mcpEnv = map[string]string{
 		"CRM_MCP_PUBLIC_URL":       c.PublicURL,
@@ -285,7 +282,7 @@ type nginxConf struct {
 
 // startNginx writes nginx.conf from nginx.conf.tmpl into its own prefix
 // dir and runs nginx in the foreground as the current user.
-func (c *cluster) startNginx(ctx context.Context, t *testing.T, bin string, pubPort, apiPort int, mcp, api []string) {
+func (c *cluster) startNginx(ctx context.Context, t *testing.T, bin, pubAddr, apiAddr string, mcp, api []string) {
 	t.Helper()
 	prefix := filepath.Join(c.dir, "nginx")
 	if err := os.MkdirAll(filepath.Join(prefix, "logs"), 0o755); err != nil {
@@ -296,7 +293,7 @@ func (c *cluster) startNginx(ctx context.Context, t *testing.T, bin string, pubP
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, nginxConf{Prefix: prefix, Listen: addr(pubPort), APIListen: addr(apiPort), MCP: mcp, API: api, User: rootUser()}); err != nil {
+	if err := tmpl.Execute(&buf, nginxConf{Prefix: prefix, Listen: pubAddr, APIListen: apiAddr, MCP: mcp, API: api, User: rootUser()}); err != nil {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(prefix, "nginx.conf")
@@ -314,13 +311,13 @@ func (c *cluster) startNginx(ctx context.Context, t *testing.T, bin string, pubP
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		conn, err := net.DialTimeout("tcp", addr(pubPort), 200*time.Millisecond)
+		conn, err := net.DialTimeout("tcp", pubAddr, 200*time.Millisecond)
 		if err == nil {
 			conn.Close()
 			return
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("nginx did not listen on %d: %v", pubPort, err)
+			t.Fatalf("nginx did not listen on %s: %v", pubAddr, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
