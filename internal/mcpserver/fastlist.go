@@ -78,7 +78,8 @@ type primedList struct {
 	header http.Header
 }
 
-// primedPrefix is how go-sdk starts every response it encodes.
+// primedPrefix is how go-sdk starts every response it encodes (the
+// one-shot path writes it too: encodeMessage in oneshot.go).
 const primedPrefix = `{"jsonrpc":"2.0","id":`
 
 func newFastList(sdk http.Handler, so *mcp.ServerOptions) *fastList {

@@ -327,7 +327,7 @@ func encodeMessage(msg jsonrpc.Message) ([]byte, error) {
 		return jsonrpc.EncodeMessage(msg)
 	}
 	buf := make([]byte, 0, len(resp.Result)+48)
-	buf = append(buf, `{"jsonrpc":"2.0","id":`...)
+	buf = append(buf, primedPrefix...) // how go-sdk starts every response (fastlist.go)
 	buf = strconv.AppendInt(buf, id, 10)
 	buf = append(buf, `,"result":`...)
 	buf = append(buf, resp.Result...)

@@ -36,14 +36,17 @@
 // another tenant uses is crm.ErrConflict; that much is an unavoidable
 // existence oracle of the login design.
 //
-// Two more SECURITY DEFINER functions serve people search,
-// crm_people_matching(tsquery[, location]) and crm_people_with_skills(text[]). Under
-// row-level security the planner will not use an index for an operator
-// that is not LEAKPROOF (@@, @>), and only a superuser can mark one so;
-// these functions run the indexed match as the owner (through a
-// SELECT-only owner policy on people), restricted to
-// current_setting('app.tenant_id', true) exactly as the policies are, and
-// return ids that SearchPeople joins back to people under the policies.
+// More SECURITY DEFINER functions serve people search:
+// crm_people_matching(tsquery[, location]), crm_people_with_skills(text[][,
+// location]) and crm_people_in_location(location). Under row-level
+// security the planner will not use an index for an operator that is not
+// LEAKPROOF (@@, @>), and only a superuser can mark one so; these
+// functions run the indexed match as the owner (through a SELECT-only
+// owner policy on people), restricted to current_setting('app.tenant_id',
+// true) exactly as the policies are, and return ids that SearchPeople
+// joins back to people under the policies (a location alone: only the
+// page's ids). The location overloads narrow by crm_location_grams in the
+// same GIN index as the text (migration 0003).
 //
 // # Search
 //
