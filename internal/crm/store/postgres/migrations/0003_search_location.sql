@@ -66,7 +66,11 @@ AS $$
 $$;
 
 -- Skills in a location: the skills index and the location grams are
--- ANDed as bitmaps before any heap row is read.
+-- ANDed as bitmaps before any heap row is read. (Each function writes the
+-- tenant, grams and strpos conditions out: a SECURITY DEFINER SQL function
+-- is never inlined into its caller, and an index serves only conditions
+-- its own query holds. The skills-only function keeps no grams condition:
+-- the tenant's whole posting list would only slow it.)
 CREATE FUNCTION crm_people_with_skills(wanted text[], loc text)
 RETURNS TABLE (id text)
 LANGUAGE sql STABLE SECURITY DEFINER ROWS 100
